@@ -1,0 +1,331 @@
+"""Tests for the query segmenter: a table of real-looking queries plus the partition invariants."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from seqmoe_local.segmenter import DEFAULT_CUES, OTHER, Segment, segment
+
+FENCED_SQL = "```sql\nSELECT name FROM users WHERE age > 30; -- explain this, then compute\n```"
+FENCED_PY = "```python\ndef avg(xs):\n    # find the mean, then explain why\n    return sum(xs) / len(xs)\n```"
+
+
+
+def _whole(kind: str, query: str) -> tuple[str, list[tuple[str, str]]]:
+    """A case where the whole query is one segment of `kind`."""
+    return query, [(kind, query)]
+
+
+# (query, expected [(kind, text), ...]) -- what a careful reader would split, not what the code says.
+CASES: list[tuple[str, list[tuple[str, str]]]] = [
+    # --- the motivating example and mixed tasks in one sentence ---
+    (
+        "A train travels 120 km in 1.5 hours. Find its average speed, explain how you got it, "
+        "then write a Python function that computes average speed.",
+        [
+            ("other", "A train travels 120 km in 1.5 hours."),
+            ("solve", "Find its average speed,"),
+            ("explain", "explain how you got it,"),
+            ("code", "then write a Python function that computes average speed."),
+        ],
+    ),
+    (
+        "Find x, explain why, then write code.",
+        [("solve", "Find x,"), ("explain", "explain why,"), ("code", "then write code.")],
+    ),
+    (
+        "Solve 2x + 3 = 7 and explain each step.",
+        [("solve", "Solve 2x + 3 = 7"), ("explain", "and explain each step.")],
+    ),
+    (
+        "Compute the derivative of x^3; and explain what it means geometrically.",
+        [("solve", "Compute the derivative of x^3;"), ("explain", "and explain what it means geometrically.")],
+    ),
+    (
+        "Calculate 15% of 80 and then write a function that computes any percentage.",
+        [("solve", "Calculate 15% of 80"), ("code", "and then write a function that computes any percentage.")],
+    ),
+    (
+        "Determine whether 91 is prime, and justify your answer.",
+        [("solve", "Determine whether 91 is prime,"), ("explain", "and justify your answer.")],
+    ),
+    # --- "and" between nouns / relative clauses does not split ---
+    _whole("solve", "Find the sum and product of 3 and 4."),
+    _whole("explain", "Explain the difference between a process and a thread."),
+    _whole("code", "Write a function that reads a file and counts the words in it."),
+    _whole("explain", "Describe how merge sort works and why it runs in O(n log n) time."),
+    # --- code first, other orders ---
+    (
+        "Write a Python function to check whether a number is prime. "
+        "Then explain why it only tests divisors up to sqrt(n).",
+        [
+            ("code", "Write a Python function to check whether a number is prime."),
+            ("explain", "Then explain why it only tests divisors up to sqrt(n)."),
+        ],
+    ),
+    (
+        "Implement binary search in Java, then explain its time complexity, and finally compute how many "
+        "comparisons it needs for 1024 elements.",
+        [
+            ("code", "Implement binary search in Java,"),
+            ("explain", "then explain its time complexity,"),
+            ("solve", "and finally compute how many comparisons it needs for 1024 elements."),
+        ],
+    ),
+    (
+        "Explain what a closure is. Write an example in JavaScript.",
+        [("explain", "Explain what a closure is."), ("code", "Write an example in JavaScript.")],
+    ),
+    # --- repeated kinds stay separate ---
+    (
+        "Solve 3x - 5 = 10. Solve x^2 = 49.",
+        [("solve", "Solve 3x - 5 = 10."), ("solve", "Solve x^2 = 49.")],
+    ),
+    (
+        "Find x, explain your method, then find y.",
+        [("solve", "Find x,"), ("explain", "explain your method,"), ("solve", "then find y.")],
+    ),
+    (
+        "Explain TCP. Explain UDP.",
+        [("explain", "Explain TCP."), ("explain", "Explain UDP.")],
+    ),
+    # --- lists ---
+    (
+        "1. Solve 3x = 12.\n2. Explain each step.\n3. Write a Python function that solves ax = b.",
+        [
+            ("solve", "1. Solve 3x = 12."),
+            ("explain", "2. Explain each step."),
+            ("code", "3. Write a Python function that solves ax = b."),
+        ],
+    ),
+    (
+        "1. Compute 7 * 6 2. Explain the result 3. Write code that prints it",
+        [
+            ("solve", "1. Compute 7 * 6"),
+            ("explain", "2. Explain the result"),
+            ("code", "3. Write code that prints it"),
+        ],
+    ),
+    (
+        "Do the following:\n- find the mean of 2, 4 and 9\n- explain why the mean is sensitive to outliers",
+        [
+            ("other", "Do the following:"),
+            ("solve", "- find the mean of 2, 4 and 9"),
+            ("explain", "- explain why the mean is sensitive to outliers"),
+        ],
+    ),
+    (
+        "a) Calculate the area of a circle of radius 3.\nb) Describe how the formula is derived.",
+        [
+            ("solve", "a) Calculate the area of a circle of radius 3."),
+            ("explain", "b) Describe how the formula is derived."),
+        ],
+    ),
+    # --- question forms ---
+    _whole("solve", "What is 3+4?"),
+    _whole("solve", "How many edges does a complete graph on 5 vertices have?"),
+    _whole("explain", "Why does ice float on water?"),
+    _whole("explain", "How does a hash table handle collisions?"),
+    _whole("code", "How would you implement an LRU cache in Python?"),
+    _whole("code", "Can you write a regex that matches US zip codes?"),
+    (
+        "What is the probability of rolling two sixes? Why is it not 1/6?",
+        [("solve", "What is the probability of rolling two sixes?"), ("explain", "Why is it not 1/6?")],
+    ),
+    # --- context sentences, data, CS and SQL ---
+    (
+        "Given the list [3, 1, 2]. Explain how insertion sort orders it.",
+        [("other", "Given the list [3, 1, 2]."), ("explain", "Explain how insertion sort orders it.")],
+    ),
+    (
+        "Given a table orders(id, customer_id, total), write an SQL query that returns the top customer, "
+        "and explain how GROUP BY works.",
+        [
+            ("code", "Given a table orders(id, customer_id, total), write an SQL query "
+                "that returns the top customer,"),
+            ("explain", "and explain how GROUP BY works."),
+        ],
+    ),
+    (
+        "Let f(x) = x^2 - 4x + 3. Find the roots of f. Prove that f has a minimum at x = 2.",
+        [
+            ("other", "Let f(x) = x^2 - 4x + 3."),
+            ("solve", "Find the roots of f."),
+            ("solve", "Prove that f has a minimum at x = 2."),
+        ],
+    ),
+    _whole("code", "Write a function that reverses a linked list. It must run in O(n) time and use O(1) memory."),
+    (
+        "Tom is 32 and Ann is 25.\nCompute their average age.\nThanks!",
+        [("other", "Tom is 32 and Ann is 25."), ("solve", "Compute their average age."), ("other", "Thanks!")],
+    ),
+    _whole("solve", "Given a list of integers, find the maximum."),
+    (
+        "I have a list of numbers. How do I find the median in Python?",
+        [("other", "I have a list of numbers."), ("code", "How do I find the median in Python?")],
+    ),
+    _whole("code", "Write SQL to list users older than 30."),
+    # --- abbreviations, decimals, ellipses ---
+    (
+        "Explain recursion, e.g. with the factorial. Then write code for it.",
+        [("explain", "Explain recursion, e.g. with the factorial."), ("code", "Then write code for it.")],
+    ),
+    (
+        "Compare quicksort vs. mergesort, i.e. their worst cases. Implement the faster one.",
+        [
+            ("explain", "Compare quicksort vs. mergesort, i.e. their worst cases."),
+            ("code", "Implement the faster one."),
+        ],
+    ),
+    (
+        "The sequence goes 1, 2, 4, 8... Find the next term.",
+        [("other", "The sequence goes 1, 2, 4, 8..."), ("solve", "Find the next term.")],
+    ),
+    (
+        "A car uses 6.5 litres per 100 km. Calculate the fuel for 250.75 km.",
+        [("other", "A car uses 6.5 litres per 100 km."), ("solve", "Calculate the fuel for 250.75 km.")],
+    ),
+    # --- fenced code blocks and inline code ---
+    (
+        "Fix this code:\n" + FENCED_PY + "\nIt crashes on an empty list.",
+        [("code", "Fix this code:\n" + FENCED_PY + "\nIt crashes on an empty list.")],
+    ),
+    (
+        FENCED_SQL + "\nExplain what this query returns.",
+        [("other", FENCED_SQL), ("explain", "Explain what this query returns.")],
+    ),
+    (
+        "What does this print?\n```python\nprint('explain', 2 + 2)\n```\nThen write a version that prints 5.",
+        [
+            ("explain", "What does this print?\n```python\nprint('explain', 2 + 2)\n```"),
+            ("code", "Then write a version that prints 5."),
+        ],
+    ),
+    (
+        "Explain what `re.findall(r'\\d+', s)` returns, then write a function that sums the numbers it finds.",
+        [
+            ("explain", "Explain what `re.findall(r'\\d+', s)` returns,"),
+            ("code", "then write a function that sums the numbers it finds."),
+        ],
+    ),
+    _whole("explain", "Why does `find_max(xs), then explain(xs)` raise an error?"),
+    (
+        "Explain the code below.\n\n```js\nconsole.log('write a function')\n```\n\nAlso, what does it print?",
+        [
+            ("explain", "Explain the code below.\n\n```js\nconsole.log('write a function')\n```"),
+            ("explain", "Also, what does it print?"),
+        ],
+    ),
+    # --- single kind, short, whitespace ---
+    _whole("explain", "Explain recursion."),
+    _whole("solve", "Compute 2^10"),
+    ("   Implement quicksort in Rust.  \n\n", [("code", "Implement quicksort in Rust.")]),
+    ("\n\nWhy is the sky blue?\n", [("explain", "Why is the sky blue?")]),
+    # --- nothing recognised: one "other" segment over the stripped query ---
+    _whole(
+        "other",
+        "Calculez la vitesse moyenne d'un train qui parcourt 120 km en 1,5 heures. Expliquez votre raisonnement.",
+    ),
+    _whole("other", "Berechne die Fläche eines Kreises mit Radius 3.\nErkläre deinen Lösungsweg."),
+    _whole("other", "请计算 3+4 的结果。然后解释原因。"),
+    _whole("other", "asdf qwerty zxcv"),
+]
+
+
+def _ids() -> list[str]:
+    return [re.sub(r"\W+", "_", query.strip())[:40] for query, _ in CASES]
+
+
+@pytest.mark.parametrize(("query", "expected"), CASES, ids=_ids())
+def test_table(query: str, expected: list[tuple[str, str]]) -> None:
+    assert [(s.kind, s.text) for s in segment(query)] == expected
+
+
+def _check_invariants(query: str, segments: list[Segment], kinds: set[str]) -> None:
+    assert segments, "a non-blank query must give at least one segment"
+    covered = [0] * len(query)
+    previous_end = 0
+    for seg in segments:
+        assert seg.kind in kinds
+        assert seg.text == query[seg.start : seg.end]
+        assert seg.text and seg.text == seg.text.strip()
+        assert seg.start >= previous_end, "segments must be ordered and disjoint"
+        previous_end = seg.end
+        for i in range(seg.start, seg.end):
+            covered[i] += 1
+    for i, ch in enumerate(query):
+        if not ch.isspace():
+            assert covered[i] == 1, f"character {i} ({ch!r}) is not in exactly one segment"
+
+
+@pytest.mark.parametrize("query", [q for q, _ in CASES], ids=_ids())
+def test_invariants(query: str) -> None:
+    _check_invariants(query, segment(query), set(DEFAULT_CUES) | {OTHER})
+
+
+def test_invariants_on_joined_and_mangled_queries() -> None:
+    # Property-style: gluing table queries together and changing their whitespace or case must
+    # never break the partition, whatever the kinds come out as.
+    queries = [q for q, _ in CASES]
+    for i, query in enumerate(queries):
+        for variant in (
+            query + " " + queries[(i + 1) % len(queries)],
+            query + "\n\n" + queries[(i + 7) % len(queries)],
+            query.upper(),
+            query.replace(" ", "\n"),
+            "  \t" + query.replace(". ", ".\n\n") + " \n",
+        ):
+            _check_invariants(variant, segment(variant), set(DEFAULT_CUES) | {OTHER})
+
+
+@pytest.mark.parametrize("query", ["", " ", "\n\t  \n"])
+def test_blank_query_gives_no_segments(query: str) -> None:
+    assert segment(query) == []
+
+
+def test_offsets_point_into_the_original_query() -> None:
+    query = "  Given x = 2.\nFind 3x, then explain."
+    segments = segment(query)
+    assert segments == [
+        Segment("other", "Given x = 2.", 2, 14),
+        Segment("solve", "Find 3x,", 15, 23),
+        Segment("explain", "then explain.", 24, 37),
+    ]
+
+
+def test_segments_are_frozen() -> None:
+    seg = segment("Explain recursion.")[0]
+    with pytest.raises(AttributeError):
+        seg.kind = "code"  # type: ignore[misc]
+
+
+def test_custom_cues_add_a_role() -> None:
+    cues = {**DEFAULT_CUES, "translate": (r"\btranslate\b",)}
+    query = "Translate 'good morning' into German, then explain the word order."
+    assert [(s.kind, s.text) for s in segment(query, cues)] == [
+        ("translate", "Translate 'good morning' into German,"),
+        ("explain", "then explain the word order."),
+    ]
+
+
+def test_custom_cues_replace_the_defaults() -> None:
+    query = "Translate this sentence into French. Explain the grammar."
+    assert [(s.kind, s.text) for s in segment(query, {"translate": [r"\btranslate\b"]})] == [
+        ("translate", "Translate this sentence into French."),
+        ("other", "Explain the grammar."),
+    ]
+    # With no cues at all, nothing is a task.
+    assert [(s.kind, s.text) for s in segment(query, {})] == [("other", query)]
+
+
+def test_cue_order_breaks_ties() -> None:
+    query = "Check the result."
+    assert segment(query, {"a": [r"\bcheck\b"], "b": [r"\bcheck\b"]})[0].kind == "a"
+    assert segment(query, {"b": [r"\bcheck\b"], "a": [r"\bcheck\b"]})[0].kind == "b"
+
+
+def test_is_deterministic() -> None:
+    query = CASES[0][0]
+    assert segment(query) == segment(query)
