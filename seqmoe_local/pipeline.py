@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from .config import OTHER_KIND, AppConfig, Profile, RoleConfig
 from .errors import UsageError
 from .pool import ModelPool, PoolEvent
-from .router import Assignment, Routing, forced_routing, route
+from .router import Assignment, Routing, SegmentInfo, forced_routing, route
 from .segmenter import DEFAULT_CUES, segment
 
 #: how a context-only question (no task recognised) is asked
@@ -154,14 +154,24 @@ class Pipeline:
     def close(self) -> None:
         self.pool.close()
 
-    def route(self, question: str, *, expert: str | None = None) -> Routing:
-        """Segment and route without generating. `expert` forces one expert for every segment."""
+    def route(
+        self, question: str, *, expert: str | None = None, assign: Callable[[SegmentInfo], str] | None = None
+    ) -> Routing:
+        """Segment and route without generating.
+
+        `expert` forces one expert for every segment; `assign` picks each segment's
+        expert itself (e.g. the native-only baseline). Either skips the loss scoring.
+        """
         if not question.strip():
             raise UsageError("the question is empty; type a question, e.g. seqmoe-local ask \"What is 17 * 23?\"")
         segments = segment(question, self.cues)
         if expert is not None:
             self.pool.expert(expert)  # unknown names fail here, before any work
-            routing = forced_routing(question, self.profile, segments, expert)
+            routing = forced_routing(question, self.profile, segments, lambda _: expert, f"forced with --expert {expert}")
+        elif assign is not None:
+            routing = forced_routing(question, self.profile, segments, assign, "assigned by the caller")
+            for name in routing.active:
+                self.pool.expert(name)
         else:
             for name in self.profile.experts:  # every file checked before the first load
                 self.pool.check_file(name)
@@ -172,12 +182,19 @@ class Pipeline:
         self._emit(Routed(routing))
         return routing
 
-    def ask(self, question: str, *, expert: str | None = None, max_new_tokens: int | None = None) -> AskResult:
-        """Route, then run each task segment in order, streaming tokens as events."""
+    def ask(
+        self,
+        question: str,
+        *,
+        expert: str | None = None,
+        assign: Callable[[SegmentInfo], str] | None = None,
+        max_new_tokens: int | None = None,
+    ) -> AskResult:
+        """Route (see `route`), then run each task segment in order, streaming tokens as events."""
         self._cancel.clear()
         started = time.perf_counter()
         first_event = len(self.pool.events)
-        routing = self.route(question, expert=expert)
+        routing = self.route(question, expert=expert, assign=assign)
         routing_loads = sum(e.seconds for e in self.pool.events[first_event:])
         context = "\n".join(s.text for s in routing.segments if s.kind == OTHER_KIND)
         outputs: list[SegmentOutput] = []

@@ -138,17 +138,24 @@ def choose(
     return native, "native_kept", f"{versus} < {min_relative_gain:.0%})"
 
 
-def forced_routing(question: str, profile: Profile, segments: Sequence[Segment], expert: str) -> Routing:
-    """Every task segment to one expert (``--expert``), without scoring."""
+def forced_routing(
+    question: str,
+    profile: Profile,
+    segments: Sequence[Segment],
+    assign: Callable[[SegmentInfo], str],
+    why: str,
+) -> Routing:
+    """Route without scoring: `assign` picks each task segment's expert (``--expert``, native-only)."""
     infos = segment_infos(question, segments)
     assignments = [
-        Assignment(segment=s.index, kind=s.kind, expert=expert, reason="forced",
-                   native=profile.natives.get(s.kind), losses={}, detail=f"forced with --expert {expert}")
+        Assignment(segment=s.index, kind=s.kind, expert=assign(s), reason="forced",
+                   native=profile.natives.get(s.kind), losses={}, detail=why)
         for s in task_segments(infos)
     ]
+    experts = list(dict.fromkeys(a.expert for a in assignments))
     return Routing(
         question=question, profile=profile.name, scoring="forced", tau=0.0, min_relative_gain=0.0,
-        segments=infos, stage1={}, best=None, cutoff=None, active=[expert], excluded=[],
+        segments=infos, stage1={}, best=None, cutoff=None, active=experts, excluded=[],
         assignments=assignments, common_start_byte=0, tokens_scored={}, seconds=0.0,
     )
 
