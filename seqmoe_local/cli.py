@@ -236,8 +236,8 @@ class _Progress:
             line = (f"{event.expert} [{event.source}] {pct} {event.done_bytes / 1e6:8.1f}/{total / 1e6:.1f} MB "
                     f"{rate / 1e6:6.1f} MB/s {eta}")
             self.err.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
-        elif event.message:
-            self.err.write(("\r\x1b[K" if self.tty else "") + f"{event.expert}: {event.message}\n")
+        elif event.message and event.phase in ("start", "source_failed", "failed"):  # the summary says the rest
+            self.err.write(("\r\x1b[K" if self.tty else "") + f"{event.message}\n")
         self.err.flush()
 
     def finish(self) -> None:
