@@ -1,4 +1,4 @@
-"""The `seqmoe-local` command: ask, route, pull, models, paths, chat.
+"""The `seqmoe-local` command: ask, route, pull, models, paths, chat, eval.
 
 This is the boundary where our exceptions become one-line messages and exit
 codes; nothing below it prints to the terminal.
@@ -72,6 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="open the terminal chat (the default with no command)")
     _common(chat)
+
+    evaluate = commands.add_parser("eval", help="score the router against baselines on a question set")
+    _common(evaluate)
+    evaluate.add_argument("questions", type=Path, metavar="FILE.jsonl", help="questions, one JSON object per line")
+    evaluate.add_argument("--baseline", action="append", metavar="NAME",
+                          help='"native" or an expert name (repeatable; default: all)')
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    evaluate.add_argument("--fresh", action="store_true", help="ignore results of an earlier run")
+    evaluate.add_argument("--out", type=Path, metavar="DIR", help="where the results and reports go")
+    evaluate.add_argument("--max-tokens", type=int, metavar="N", help="cap new tokens per segment")
     return parser
 
 
@@ -287,21 +297,35 @@ def cmd_paths(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    raise UsageError("the terminal chat is not built yet; use: seqmoe-local ask \"QUESTION\"")
+    from .tui.app import run
+
+    config = _config(args)
+    return run(config, _profile(config, args))
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .evaluation import render_table, run_eval
+
+    config = _config(args)
+    report = run_eval(
+        config, _profile(config, args), args.questions, baselines=args.baseline, limit=args.limit,
+        fresh=args.fresh, out_dir=args.out, max_new_tokens=args.max_tokens,
+        progress=lambda line: err.write(line + "\n"),
+    )
+    out.write(render_table(report) + "\n")
+    return 0
 
 
 COMMANDS = {"ask": cmd_ask, "route": cmd_route, "pull": cmd_pull, "models": cmd_models, "paths": cmd_paths,
-            "chat": cmd_chat}
+            "chat": cmd_chat, "eval": cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `seqmoe-local` script; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    command = COMMANDS[args.command or "chat"]
-    if args.command is None:
-        args = build_parser().parse_args(["chat", *(argv or sys.argv[1:])])
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv or ["chat"])  # no arguments: open the chat
     try:
-        return command(args, sys.stdout, sys.stderr)
+        return COMMANDS[args.command](args, sys.stdout, sys.stderr)
     except SeqmoeError as exc:
         sys.stdout.flush()
         sys.stderr.write(f"error: {exc}\n")
