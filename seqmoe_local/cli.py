@@ -18,16 +18,7 @@ from .config import AppConfig, Profile, load_config
 from .errors import SeqmoeError, UsageError
 from .pipeline import Event, Finished, Pipeline, Routed, SegmentDone, SegmentStarted, TokenGenerated
 from .pool import PoolEvent
-from .router import Assignment, Routing
-
-REASONS = {
-    "lowest_loss": "lowest loss",
-    "native_kept": "native kept",
-    "native_overridden": "native overridden",
-    "forced": "forced",
-    "only_active": "only active expert",
-}
-
+from .router import REASON_LABELS, Assignment, Routing
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="extra models.toml layered over the shipped and user files")
@@ -117,7 +108,7 @@ def _settings(config: AppConfig, args: argparse.Namespace) -> AppConfig:
 
 def describe_assignment(assignment: Assignment) -> str:
     """One line: which expert took a segment and why."""
-    return f"{assignment.kind} -> {assignment.expert} ({REASONS[assignment.reason]}: {assignment.detail})"
+    return f"{assignment.kind} -> {assignment.expert} ({REASON_LABELS[assignment.reason]}: {assignment.detail})"
 
 
 def print_routing(routing: Routing, out: TextIO) -> None:
@@ -146,7 +137,7 @@ class _AskView:
             print_routing(event.routing, self.err)
         elif isinstance(event, SegmentStarted):
             a = event.assignment
-            self.out.write(f"\n## {a.kind} · {a.expert} ({REASONS[a.reason]})\n\n")
+            self.out.write(f"\n## {a.kind} · {a.expert} ({REASON_LABELS[a.reason]})\n\n")
         elif isinstance(event, TokenGenerated):
             self.out.write(event.text)
         elif isinstance(event, SegmentDone):

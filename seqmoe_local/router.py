@@ -26,6 +26,15 @@ from .segmenter import Segment
 
 Reason = Literal["lowest_loss", "native_kept", "native_overridden", "forced", "only_active"]
 
+#: how each reason reads in the CLI and the TUI
+REASON_LABELS: dict[str, str] = {
+    "lowest_loss": "lowest loss",
+    "native_kept": "native kept",
+    "native_overridden": "native overridden",
+    "forced": "forced",
+    "only_active": "only active expert",
+}
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -37,7 +37,7 @@ from seqmoe_local.tui.history import History
 from seqmoe_local.tui.history_screen import HistoryScreen
 from seqmoe_local.tui.models_screen import ModelsScreen
 from seqmoe_local.tui.routing_view import STAGE1_COLUMN, WINNER, RoutingView, format_bpb, segment_column
-from seqmoe_local.tui.segment_card import REASONS, SegmentCard
+from seqmoe_local.tui.segment_card import SegmentCard
 
 THREE_PART = "Find the sum of 17 and 25, explain the method, then write a Python function that adds two numbers."
 ONE_THREAD = "[engine]\nn_threads = 1\n"
@@ -71,10 +71,6 @@ def cell(routing_view: RoutingView, row: str, column: str) -> str:
 
 
 # -- pure pieces ---------------------------------------------------------------------------------
-
-
-def test_reasons_are_worded_as_the_cli_words_them() -> None:
-    assert REASONS == cli.REASONS
 
 
 def test_badge_colours_are_stable_and_distinct_within_a_profile(config: AppConfig) -> None:

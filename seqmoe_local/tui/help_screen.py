@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Markdown
 
-from .segment_card import REASONS
+from seqmoe_local.router import REASON_LABELS
 
 ROUTING_HELP = """\
 ## How a question is answered
@@ -44,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         rows = "\n".join(f"| {key} | {description} |" for key, description in self.keys)
-        text = "## Keys\n\n| key | action |\n|---|---|\n" + rows + "\n\n" + ROUTING_HELP.format(**REASONS)
+        text = "## Keys\n\n| key | action |\n|---|---|\n" + rows + "\n\n" + ROUTING_HELP.format(**REASON_LABELS)
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Label("seqmoe-local chat: help", classes="dialog-title")
             yield Markdown(text, id="help-text")

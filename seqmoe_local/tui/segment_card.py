@@ -8,18 +8,9 @@ from textual.widgets import Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from seqmoe_local.pipeline import SegmentOutput
-from seqmoe_local.router import Assignment
+from seqmoe_local.router import REASON_LABELS, Assignment
 
 from .badge import ExpertBadge, palette_index
-
-#: why a segment went to its expert, worded as `seqmoe-local ask` words it
-REASONS = {
-    "lowest_loss": "lowest loss",
-    "native_kept": "native kept",
-    "native_overridden": "native overridden",
-    "forced": "forced",
-    "only_active": "only active expert",
-}
 
 #: what the state label says; a state is also a CSS class (-done, -cancelled, ...) for its colour
 STATES = {
@@ -69,7 +60,7 @@ class SegmentCard(Vertical):
         with Horizontal(classes="card-header"):
             yield Label(f"{self.number} · {self.kind}", classes="kind", markup=False)
             yield ExpertBadge(self.expert, self._palette)
-            yield Label(REASONS.get(self.assignment.reason, self.assignment.reason), classes="reason", markup=False)
+            yield Label(REASON_LABELS.get(self.assignment.reason, self.assignment.reason), classes="reason", markup=False)
             yield self._state_label
         yield Static(f"“{self.segment_text.strip()}”", classes="segment-text", markup=False)
         yield Static(self.assignment.detail, classes="detail", markup=False)
