@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from . import __version__, paths
-from .config import AppConfig, Profile, load_config
+from .config import AppConfig, Profile, RouterConfig, load_config
 from .errors import SeqmoeError, UsageError
 from .pipeline import Event, Finished, Pipeline, Routed, SegmentDone, SegmentStarted, TokenGenerated
 from .pool import PoolEvent
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="route a question and stream the experts' answers")
     _routing_options(ask)
-    ask.add_argument("--max-tokens", type=int, metavar="N", help="cap new tokens per segment (default: per role)")
+    ask.add_argument("--max-tokens", type=_positive, metavar="N", help="cap new tokens per segment (default: per role)")
 
     route = commands.add_parser("route", help="show how a question would be routed, without generating")
     _routing_options(route)
@@ -69,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions", type=Path, metavar="FILE.jsonl", help="questions, one JSON object per line")
     evaluate.add_argument("--baseline", action="append", metavar="NAME",
                           help='"native" or an expert name (repeatable; default: all)')
-    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    evaluate.add_argument("--limit", type=_positive, metavar="N", help="only the first N questions")
     evaluate.add_argument("--fresh", action="store_true", help="ignore results of an earlier run")
     evaluate.add_argument("--out", type=Path, metavar="DIR", help="where the results and reports go")
-    evaluate.add_argument("--max-tokens", type=int, metavar="N", help="cap new tokens per segment")
+    evaluate.add_argument("--max-tokens", type=_positive, metavar="N", help="cap new tokens per segment")
     return parser
 
 
@@ -86,10 +88,11 @@ def _config(args: argparse.Namespace) -> AppConfig:
 def _profile(config: AppConfig, args: argparse.Namespace) -> Profile:
     profile = config.profile(args.profile)
     disabled = getattr(args, "disable", [])
+    profile = profile.without(disabled) if disabled else profile
     if getattr(args, "expert", None) and args.expert not in profile.experts:
-        raise UsageError(f"unknown expert {args.expert!r} for --expert; profile {profile.name!r} has: "
-                         f"{', '.join(profile.experts)}")
-    return profile.without(disabled) if disabled else profile
+        why = "it is disabled" if args.expert in disabled else f"profile {profile.name!r} has: {', '.join(profile.experts)}"
+        raise UsageError(f"cannot use --expert {args.expert}: {why}")
+    return profile
 
 
 def _question(args: argparse.Namespace) -> str:
@@ -101,9 +104,24 @@ def _question(args: argparse.Namespace) -> str:
 
 def _settings(config: AppConfig, args: argparse.Namespace) -> AppConfig:
     changes = {k: v for k, v in {"tau": args.tau, "scoring": args.scoring}.items() if v is not None}
-    if args.tau is not None and args.tau < 0:
-        raise UsageError("--tau must be >= 0")
-    return config.model_copy(update={"router": config.router.model_copy(update=changes)}) if changes else config
+    if not changes:
+        return config
+    try:  # validate: model_copy(update=...) would accept --tau nan
+        router = RouterConfig.model_validate({**config.router.model_dump(), **changes})
+    except ValidationError:
+        raise UsageError("--tau must be a number >= 0 (e.g. --tau 0.5)") from None
+    return config.model_copy(update={"router": router})
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def describe_assignment(assignment: Assignment) -> str:

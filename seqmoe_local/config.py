@@ -20,13 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import paths
 from .errors import ConfigError
+from .segmenter import OTHER as OTHER_KIND
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-OTHER_KIND = "other"
 PROMPT_FIELDS = frozenset({"context", "task", "previous"})
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -151,7 +151,7 @@ class EngineConfig(_Strict):
 
     n_threads: int | None = Field(default=None, ge=1, description="CPU threads; all cores when unset")
     scoring_memory_mb: float = Field(
-        default=48.0, gt=0, description="logit buffer budget that sets the derived scoring chunk"
+        default=80.0, gt=0, description="logit buffer budget that sets the derived scoring chunk"
     )
     seed: int = 0
 
@@ -242,6 +242,10 @@ class Profile:
     experts: dict[str, ExpertConfig]
     natives: dict[str, str]
     roles: dict[str, RoleConfig]
+
+    def pull_command(self, expert: str) -> str:
+        """The exact command that fetches one of this profile's experts."""
+        return f"seqmoe-local pull {expert} --profile {self.name}"
 
     def without(self, disabled: list[str]) -> Profile:
         """The same profile with some experts suppressed (``--disable``)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import math
 import os
 import threading
 import time
@@ -24,10 +23,10 @@ import numpy as np
 
 from .errors import EngineError, ModelLoadError, UsageError
 from .gguf import GGUFInfo, read_gguf
+from .scores import Score
 
 log = logging.getLogger(__name__)
 
-LN2 = math.log(2.0)
 _REDUCE_ROWS = 8  # rows reduced at a time: keeps the working set in cache
 
 
@@ -61,82 +60,20 @@ def resolve_gpu_layers(setting: int | str) -> int:
     return int(setting)
 
 
+MAX_DERIVED_CHUNK = 64
+
+
 def derived_chunk(n_vocab: int, memory_mb: float) -> int:
-    """Scoring chunk (a multiple of 8, 8..512) whose logit buffers fit `memory_mb`.
+    """Scoring chunk (a multiple of 8, 8..64) whose logit buffers fit `memory_mb`.
 
     llama.cpp keeps about two float32 copies of the chunk's logits (its output
     buffer and the graph's result), so the cost is 2 x chunk x n_vocab x 4 bytes.
+    Smaller chunks cost time instead: every decode re-reads the n_vocab x n_embd
+    output matrix. scripts/bench_engine.py measured the trade-off; past 64 rows the
+    time saved is small and the memory is not (Gemma's 262k vocabulary: +2 MB a row).
     """
     rows = int(memory_mb * 1e6 // (2 * n_vocab * 4))
-    return max(8, min(512, rows // 8 * 8))
-
-
-@dataclass(frozen=True)
-class Score:
-    """Per-token negative log-likelihoods of one text under one model.
-
-    ``offsets[i]`` is the UTF-8 byte range of token i in the text (a start token
-    covers no bytes). ``nll[i]`` is NaN where the model made no prediction: the
-    first token of a model without a start token, and tokens dropped from the
-    front when the text is longer than the context (``truncated_tokens``).
-    """
-
-    model: str
-    text: str
-    tokens: np.ndarray  # int32 token ids
-    offsets: np.ndarray  # (n, 2) int64 byte ranges
-    nll: np.ndarray  # float64 nats, NaN where not predicted
-    n_bytes: int
-    chunk: int
-    truncated_tokens: int = 0
-    seconds: float = 0.0
-
-    @property
-    def predicted(self) -> np.ndarray:
-        return ~np.isnan(self.nll)
-
-    @property
-    def total_nll(self) -> float:
-        """Sum of the predicted tokens' NLLs, in nats."""
-        return float(self.nll[self.predicted].sum())
-
-    @property
-    def n_tokens(self) -> int:
-        return int(self.tokens.size)
-
-    @property
-    def n_scored(self) -> int:
-        return int(self.predicted.sum())
-
-    @property
-    def covered_bytes(self) -> int:
-        """Bytes of the text that predicted tokens cover."""
-        spans = self.offsets[self.predicted]
-        return int((spans[:, 1] - spans[:, 0]).sum())
-
-    @property
-    def first_covered_byte(self) -> int:
-        """Where predicted coverage starts: 0 with a start token, else the end of the first token."""
-        spans = self.offsets[self.predicted]
-        return int(spans[0, 0]) if len(spans) else self.n_bytes
-
-    @property
-    def bits_per_byte(self) -> float:
-        return self.total_nll / LN2 / self.covered_bytes if self.covered_bytes else float("nan")
-
-    def span_nll(self, start: int, end: int) -> tuple[float, float]:
-        """(nats, bytes) of the predicted tokens inside the byte range [start, end).
-
-        A token that straddles a boundary contributes the fraction of its NLL equal
-        to the fraction of its bytes inside the range, so adjacent ranges that
-        partition the text partition the total exactly.
-        """
-        spans = self.offsets[self.predicted].astype(np.float64)
-        nll = self.nll[self.predicted]
-        width = spans[:, 1] - spans[:, 0]
-        inside = np.clip(np.minimum(spans[:, 1], end) - np.maximum(spans[:, 0], start), 0, None)
-        share = np.divide(inside, width, out=np.zeros_like(inside), where=width > 0)
-        return float((nll * share).sum()), float(inside.sum())
+    return max(8, min(MAX_DERIVED_CHUNK, rows // 8 * 8))
 
 
 @dataclass
@@ -166,9 +103,10 @@ class Model:
         n_gpu_layers: int | str = "auto",
         n_threads: int | None = None,
         chunk: int | None = None,
-        scoring_memory_mb: float = 48.0,
+        scoring_memory_mb: float = 80.0,
         seed: int = 0,
         expected_size: int | None = None,
+        chat: bool | None = None,
     ) -> None:
         self.name = name
         self.path = Path(path)
@@ -193,12 +131,15 @@ class Model:
             raise ModelLoadError(f"llama.cpp could not load {name} from {self.path}: {exc}") from None
         self.load_seconds = time.perf_counter() - started
         self._lock = threading.Lock()
-        self._ctx = self._llm._ctx.ctx
-        self._vocab = llama_cpp.llama_model_get_vocab(self._llm._model.model)
+        self._ctx = self._llm.ctx
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         self.n_vocab = self._llm.n_vocab()
         self.n_ctx = self._llm.n_ctx()
         self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
-        self.has_chat_template = self.info.has_chat_template
+        # models.toml's `chat` can turn the template off; a file without one always gets plain completion.
+        self.has_chat_template = self.info.has_chat_template and chat is not False
+        if chat and not self.info.has_chat_template:
+            log.warning("%s: models.toml says chat, but the GGUF has no chat template; using plain completion", name)
         self.chunk = chunk or derived_chunk(self.n_vocab, scoring_memory_mb)
         self._batch = llama_cpp.llama_batch_init(self.chunk, 0, 1)
         self._closed = False
@@ -223,6 +164,8 @@ class Model:
     def _clear(self) -> None:
         # Llama.reset() does not clear the KV cache of ordinary transformer models;
         # decoding position 0 over stale cells fails, and stale cells would skew scores.
+        if self._closed:  # a generator finalised after close() must not touch the freed context
+            return
         llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
         self._llm.reset()
 
@@ -386,7 +329,7 @@ class Model:
                         generation.n_tokens += 1
                         generation.text.append(piece)
                         yield piece
-            except ValueError as exc:  # llama-cpp-python reports context overflow this way
+            except (ValueError, RuntimeError) as exc:  # context overflow, a failed decode
                 raise EngineError(f"{self.name}: {exc}") from None
             finally:
                 generation.seconds = time.perf_counter() - started

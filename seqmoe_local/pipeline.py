@@ -12,14 +12,16 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from .config import OTHER_KIND, AppConfig, Profile, RoleConfig
-from .errors import UsageError
+from .errors import Cancelled, UsageError
 from .pool import ModelPool, PoolEvent
 from .router import Assignment, Routing, SegmentInfo, forced_routing, route
+from .scores import Score
 from .segmenter import DEFAULT_CUES, segment
 
 #: how a context-only question (no task recognised) is asked
@@ -154,6 +156,12 @@ class Pipeline:
     def close(self) -> None:
         self.pool.close()
 
+    def _score(self, name: str, text: str) -> Score:
+        # Loading and scoring every expert takes seconds: honour a cancel between experts.
+        if self._cancel.is_set():
+            raise Cancelled("routing cancelled")
+        return self.pool.get(name).score(text)
+
     def route(
         self, question: str, *, expert: str | None = None, assign: Callable[[SegmentInfo], str] | None = None
     ) -> Routing:
@@ -175,10 +183,7 @@ class Pipeline:
         else:
             for name in self.profile.experts:  # every file checked before the first load
                 self.pool.check_file(name)
-            routing = route(
-                question, segments, self.profile, self.config.router,
-                lambda name, text: self.pool.get(name).score(text), self.pool.resident,
-            )
+            routing = route(question, segments, self.profile, self.config.router, self._score, self.pool.resident)
         self._emit(Routed(routing))
         return routing
 
@@ -215,8 +220,11 @@ class Pipeline:
                 system=role.system, user=prompt, max_tokens=max_new_tokens or role.max_new_tokens,
                 stop=None if model.has_chat_template else BASE_MODEL_STOPS, should_stop=self._cancel.is_set,
             )
-            for piece in generation:
-                self._emit(TokenGenerated(index, piece))
+            # closing(): if a listener raises (a broken pipe, Ctrl-C), the stream ends here,
+            # releasing the model, before anyone can close the pool under it.
+            with closing(generation.pieces):
+                for piece in generation:
+                    self._emit(TokenGenerated(index, piece))
             output = SegmentOutput(
                 segment=assignment.segment, kind=assignment.kind, expert=assignment.expert,
                 text="".join(generation.text), tokens=generation.n_tokens,

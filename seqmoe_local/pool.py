@@ -34,9 +34,9 @@ class PoolEvent:
     resident: tuple[str, ...]
 
 
-def pull_command(expert: str, profile: str) -> str:
-    """The exact command that fetches an expert's file."""
-    return f"seqmoe-local pull {expert} --profile {profile}"
+def context_size(expert: ExpertConfig, info: GGUFInfo) -> int:
+    """The context an expert runs with: its configured length, capped by what the model was trained for."""
+    return min(expert.context_length, info.context_length or expert.context_length)
 
 
 def estimate_bytes(expert: ExpertConfig, info: GGUFInfo, scoring_memory_mb: float) -> int:
@@ -48,8 +48,7 @@ def estimate_bytes(expert: ExpertConfig, info: GGUFInfo, scoring_memory_mb: floa
     kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads)) or heads
     key_dim = int(meta.get(f"{arch}.attention.key_length", embd // heads))
     value_dim = int(meta.get(f"{arch}.attention.value_length", embd // heads))
-    n_ctx = min(expert.context_length, info.context_length or expert.context_length)
-    kv = n_ctx * layers * kv_heads * (key_dim + value_dim) * 2
+    kv = context_size(expert, info) * layers * kv_heads * (key_dim + value_dim) * 2
     vocab = info.vocab_size or 32000
     chunk = expert.score_chunk or derived_chunk(vocab, scoring_memory_mb)
     logits = 2 * chunk * vocab * 4
@@ -102,7 +101,7 @@ class ModelPool:
         if not path.is_file():
             raise ModelMissingError(
                 f"model file for expert {name!r} is missing ({path}); fetch it with: "
-                f"{pull_command(name, self.profile.name)}"
+                f"{self.profile.pull_command(name)}"
             )
         return read_gguf(path, expert.size)
 
@@ -121,13 +120,14 @@ class ModelPool:
             model = Model(
                 name,
                 info.path,
-                n_ctx=min(expert.context_length, info.context_length or expert.context_length),
+                n_ctx=context_size(expert, info),
                 n_gpu_layers=expert.n_gpu_layers,
                 n_threads=self.config.engine.n_threads,
                 chunk=expert.score_chunk,
                 scoring_memory_mb=self.config.engine.scoring_memory_mb,
                 seed=self.config.engine.seed,
                 expected_size=expert.size,
+                chat=expert.chat,
             )
             self._models[name] = model
             self._estimates[name] = estimate

@@ -171,7 +171,7 @@ def model_statuses(config: AppConfig, profile: Profile) -> list[ModelStatus]:
                 quantization=info.quantization if info else None,
                 architecture=info.architecture if info else None,
                 problem=problem,
-                pull_command=f"seqmoe-local pull {name} --profile {profile.name}",
+                pull_command=profile.pull_command(name),
             )
         )
     return statuses

@@ -14,6 +14,7 @@ extra pass per segment over a role template such as "Problem: {task}".
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -21,10 +22,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .config import OTHER_KIND, Profile, RouterConfig
-from .engine import LN2, Score
+from .scores import LN2, Score
 from .segmenter import Segment
 
-Reason = Literal["lowest_loss", "native_kept", "native_overridden", "forced", "only_active"]
+Reason = Literal["lowest_loss", "native_kept", "native_overridden", "forced", "only_active", "unscored"]
 
 #: how each reason reads in the CLI and the TUI
 REASON_LABELS: dict[str, str] = {
@@ -33,6 +34,7 @@ REASON_LABELS: dict[str, str] = {
     "native_overridden": "native overridden",
     "forced": "forced",
     "only_active": "only active expert",
+    "unscored": "too short to score",
 }
 
 
@@ -188,10 +190,13 @@ def route(
     # expert over the bytes that all of them predict.
     common = max(s.first_covered_byte for s in scores.values())
     total = len(question.encode())
-    stage1 = {name: _bpb(*s.span_nll(common, total)) for name, s in scores.items()}
-    best = min(stage1, key=lambda e: (stage1[e], e))
-    cutoff = (1.0 + settings.tau) * stage1[best]
-    active = [e for e in order if stage1[e] <= cutoff]
+    if common < total:
+        stage1 = {name: _bpb(*s.span_nll(common, total)) for name, s in scores.items()}
+        best: str | None = min(stage1, key=lambda e: (stage1[e], e))
+        cutoff: float | None = (1.0 + settings.tau) * stage1[best]
+        active = [e for e in order if stage1[e] <= cutoff]
+    else:  # the question is one token for some expert ("hello"): no bytes to compare on
+        stage1, best, cutoff, active = {}, None, None, list(order)
     excluded = [e for e in order if e not in active]
 
     assignments = []
@@ -210,10 +215,16 @@ def route(
             for e, s in templated.items():
                 tokens[e] += s.n_tokens
         # A segment inside the unpredicted first token has no loss: fall back to stage 1.
-        losses = {e: (v if v == v else stage1[e]) for e, v in losses.items()}
-        expert, reason, detail = choose(seg.kind, losses, profile.natives.get(seg.kind), settings.min_relative_gain)
+        losses = {e: v if math.isfinite(v) else stage1[e] for e, v in losses.items() if math.isfinite(v) or e in stage1}
+        native = profile.natives.get(seg.kind)
+        if losses:
+            expert, reason, detail = choose(seg.kind, losses, native, settings.min_relative_gain)
+        else:
+            expert = native if native in active else active[0]
+            role = "native" if expert == native else "first"
+            reason, detail = "unscored", f"{expert} takes it as the {role} expert: the question is one token for some experts"
         assignments.append(Assignment(segment=seg.index, kind=seg.kind, expert=expert, reason=reason,
-                                      native=profile.natives.get(seg.kind), losses=losses, detail=detail))
+                                      native=native, losses=losses, detail=detail))
     return Routing(
         question=question, profile=profile.name, scoring=settings.scoring, tau=settings.tau,
         min_relative_gain=settings.min_relative_gain, segments=infos, stage1=stage1, best=best, cutoff=cutoff,

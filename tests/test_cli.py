@@ -77,10 +77,12 @@ def test_forced_expert_skips_scoring(capsys: pytest.CaptureFixture[str], demo: P
     ("argv", "status", "message"),
     [
         (["ask", "   "], 2, "the question is empty"),
-        (["route", "--expert", "nope", "hi"], 2, "unknown expert 'nope'"),
+        (["route", "--expert", "nope", "hi"], 2, "cannot use --expert nope: profile 'demo' has"),
         (["route", "--profile", "nope", "hi"], 3, "unknown profile 'nope'"),
         (["route", "--disable", "nope", "hi"], 3, "cannot disable nope"),
         (["pull", "nope"], 2, "unknown expert(s) nope"),
+        (["route", "--tau", "nan", "hi"], 2, "--tau must be a number >= 0"),
+        (["route", "--expert", "qwen-coder", "--disable", "qwen-coder", "hi"], 2, "it is disabled"),
     ],
 )
 def test_user_mistakes_get_a_message_and_status(
@@ -88,6 +90,12 @@ def test_user_mistakes_get_a_message_and_status(
 ) -> None:
     code, _, err = run(capsys, *argv)
     assert code == status and message in err and "Traceback" not in err
+
+
+def test_bad_option_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["ask", "--max-tokens", "0", "hi"])
+    assert info.value.code == 2 and "expected a whole number >= 1" in capsys.readouterr().err
 
 
 def test_missing_model_names_the_pull_command(

@@ -37,7 +37,7 @@ from seqmoe_local.pipeline import (
     SegmentStarted,
     TokenGenerated,
 )
-from seqmoe_local.pool import PoolEvent
+from seqmoe_local.pool import ModelPool, PoolEvent
 from seqmoe_local.pull import ModelStatus, model_statuses
 from seqmoe_local.router import Routing
 
@@ -164,6 +164,9 @@ class ChatApp(App[int]):
         self.turns: list[Turn] = []
         self.choice = ExpertChoice()
         self._pipeline: Pipeline | None = None
+        # One pool for the session, over the whole profile: a question with an expert
+        # disabled gets a smaller profile, but the loaded models stay shared.
+        self._pool = ModelPool(config, profile)
         self._events: queue.SimpleQueue[Event | _Ended] = queue.SimpleQueue()
         self._cancel_requested = threading.Event()
         self._idle = threading.Event()
@@ -271,7 +274,7 @@ class ChatApp(App[int]):
             self._error(str(exc))
             return
         # A fresh pipeline per question (the profile may differ) over one pool, so loaded models stay loaded.
-        pipeline = Pipeline(self.config, profile, pool=self._pipeline.pool if self._pipeline else None,
+        pipeline = Pipeline(self.config, profile, pool=self._pool,
                             on_event=self._on_pipeline_event)
         self._pipeline = pipeline
         view = AnswerView(question, self.palette, route_only=route_only)

@@ -149,13 +149,21 @@ class History:
     def open(cls, path: Path | None = None) -> History:
         """Open (creating or upgrading) the database; raises HistoryError when it must not be used."""
         path = path or default_path()
-        existing = path.exists() and path.stat().st_size > 0
+        try:
+            existing = path.exists() and path.stat().st_size > 0
+        except OSError as exc:
+            raise HistoryError(f"cannot read the history database {path}: {exc.strerror}; this session is not saved") from None
         version = _inspect(path) if existing else 0
         notice = None
         if existing and 0 < version < SCHEMA_VERSION:
             backup = path.with_name(f"{path.name}.v{version}.bak")
-            if not backup.exists():
-                cls._backup(path, backup)
+            try:
+                if not backup.exists():
+                    cls._backup(path, backup)
+            except (OSError, sqlite3.Error) as exc:
+                raise HistoryError(
+                    f"cannot back up {path} before upgrading it ({exc}); the file is unchanged and this session is not saved"
+                ) from None
             notice = f"history upgraded from schema {version} to {SCHEMA_VERSION}; the old file is kept at {backup}"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,10 +236,10 @@ class History:
                 ),
             )
             self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (finished_at, conversation_id))
+            self._db.execute("COMMIT")
         except sqlite3.Error:
-            self._db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")  # a failed COMMIT (disk full) must not leave the transaction open
             raise
-        self._db.execute("COMMIT")
         return _row_id(cursor)
 
     def conversations(self, limit: int = 500) -> list[ConversationSummary]:
