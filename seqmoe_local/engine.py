@@ -1,7 +1,7 @@
 """The llama.cpp layer: load a GGUF, score a text token by token, generate.
 
 This is the only module that imports llama_cpp. Scoring does not use
-``logits_all=True`` (its buffer grows with the text); it decodes the text in fixed
+llama-cpp-python's all-logits mode (its buffer grows with the text); it decodes the text in fixed
 chunks through llama.cpp's batch API with logits requested for every token, and
 reduces each chunk's logits in place (logsumexp minus the target logit) before the
 next decode overwrites them. Memory is then bounded by the chunk size.
