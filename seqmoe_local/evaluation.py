@@ -57,10 +57,10 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from . import paths
-from .config import OTHER_KIND, AppConfig, Profile
+from .config import OTHER_KIND, AppConfig, Profile, StrictModel, validation_message
 from .errors import EngineError, UsageError
 from .pipeline import AskResult, Pipeline, SegmentOutput
 from .pool import ModelPool
@@ -83,19 +83,15 @@ CODE_LIMITS = SandboxLimits()
 Progress = Callable[[str], None]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # -- questions -----------------------------------------------------------------------------------
 
 
-class ExpectedSegment(_Record):
+class ExpectedSegment(StrictModel):
     kind: str = Field(min_length=1)
     text: str = Field(min_length=1)
 
 
-class Question(_Record):
+class Question(StrictModel):
     """One line of a questions file."""
 
     id: str = Field(min_length=1)
@@ -167,12 +163,9 @@ def load_questions(path: Path, roles: Collection[str]) -> list[Question]:
             problems = []
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"]) or "(line)"
-                message = error["msg"].removeprefix("Value error, ")
-                if error["type"] == "extra_forbidden":
-                    message = ("unknown field (allowed: id, query, segments, expected_expert, answer_regex, "
-                               "code_check)")
-                elif error["type"] == "missing":
-                    message = "required field is missing"
+                message = validation_message(
+                    error, "unknown field (allowed: id, query, segments, expected_expert, answer_regex, code_check)"
+                )
                 problems.append(f"field {field}: {message}")
             raise UsageError(f"{where}: " + "; ".join(problems)) from None
         for index, expected in enumerate(question.segments or []):
@@ -196,18 +189,18 @@ def load_questions(path: Path, roles: Collection[str]) -> list[Question]:
 # -- results -------------------------------------------------------------------------------------
 
 
-class SegmentRecord(_Record):
+class SegmentRecord(StrictModel):
     kind: str
     text: str
 
 
-class AssignmentRecord(_Record):
+class AssignmentRecord(StrictModel):
     kind: str
     expert: str
     reason: str
 
 
-class OutputRecord(_Record):
+class OutputRecord(StrictModel):
     kind: str
     expert: str
     text: str
@@ -216,7 +209,7 @@ class OutputRecord(_Record):
     seconds: float
 
 
-class CodeRecord(_Record):
+class CodeRecord(StrictModel):
     """How the extracted code fared in the sandbox (see `seqmoe_local.sandbox.CodeScore`)."""
 
     found: bool
@@ -229,7 +222,7 @@ class CodeRecord(_Record):
     seconds: float
 
 
-class Cost(_Record):
+class Cost(StrictModel):
     tokens_scored: int
     tokens_generated: int
     loads: int
@@ -239,7 +232,7 @@ class Cost(_Record):
     total_s: float
 
 
-class MeanCost(_Record):
+class MeanCost(StrictModel):
     """A system's mean cost per question (over the runs that finished)."""
 
     tokens_scored: float
@@ -251,7 +244,7 @@ class MeanCost(_Record):
     total_s: float
 
 
-class Result(_Record):
+class Result(StrictModel):
     """One system's answer to one question, scored: a line of results.jsonl."""
 
     system: str
@@ -271,13 +264,13 @@ class Result(_Record):
     cost: Cost | None = None  # None for a failed run
 
 
-class Rate(_Record):
+class Rate(StrictModel):
     hits: int
     total: int
     rate: float
 
 
-class SystemSummary(_Record):
+class SystemSummary(StrictModel):
     """One system's scores over the run's questions; rates are None where nothing was checkable."""
 
     system: str
@@ -294,7 +287,7 @@ class SystemSummary(_Record):
     mean_cost: MeanCost | None  # None when no run finished
 
 
-class EvalReport(_Record):
+class EvalReport(StrictModel):
     """Everything `report.json` holds: settings, per-system summaries and every scored result."""
 
     created: str

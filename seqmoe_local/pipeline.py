@@ -15,9 +15,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
-from .config import OTHER_KIND, AppConfig, Profile, RoleConfig
+from .config import OTHER_KIND, AppConfig, Profile, RoleConfig, StrictModel
 from .errors import Cancelled, UsageError
 from .pool import ModelPool, PoolEvent
 from .router import Assignment, Routing, SegmentInfo, forced_routing, route
@@ -74,11 +72,7 @@ Event = Routed | SegmentStarted | TokenGenerated | SegmentDone | Finished | Pool
 # -- results -----------------------------------------------------------------------------------
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SegmentOutput(_Record):
+class SegmentOutput(StrictModel):
     segment: int
     kind: str
     expert: str
@@ -88,20 +82,20 @@ class SegmentOutput(_Record):
     seconds: float
 
 
-class LoadRecord(_Record):
+class LoadRecord(StrictModel):
     kind: str  # "load" | "evict"
     expert: str
     seconds: float
 
 
-class Timings(_Record):
+class Timings(StrictModel):
     routing: float
     loading: float
     generation: float
     total: float
 
 
-class AskResult(_Record):
+class AskResult(StrictModel):
     """What `ask --json` prints: the routing plus every output and the costs."""
 
     routing: Routing

@@ -19,9 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from .config import OTHER_KIND, Profile, RouterConfig
+from .config import OTHER_KIND, Profile, RouterConfig, StrictModel
 from .scores import LN2, Score
 from .segmenter import Segment
 
@@ -38,11 +36,7 @@ REASON_LABELS: dict[str, str] = {
 }
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SegmentInfo(_Record):
+class SegmentInfo(StrictModel):
     """A typed part of the question; offsets are characters, byte offsets UTF-8."""
 
     index: int
@@ -54,7 +48,7 @@ class SegmentInfo(_Record):
     byte_end: int
 
 
-class Assignment(_Record):
+class Assignment(StrictModel):
     """Who takes one task segment, and why."""
 
     segment: int
@@ -66,7 +60,7 @@ class Assignment(_Record):
     detail: str
 
 
-class Routing(_Record):
+class Routing(StrictModel):
     """Everything the router decided for one question, as `route --json` prints it."""
 
     question: str

@@ -1,0 +1,12 @@
+"""What the benchmark scripts share: a plain-text table for their side-by-side figures."""
+
+from __future__ import annotations
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Print rows under headers, the first column left-aligned and the others right-aligned."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths))))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
