@@ -343,3 +343,8 @@ def rss_bytes() -> int:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def system_info() -> str:
+    """llama.cpp's description of this build: the CPU features it uses, BLAS, GPU backends."""
+    return llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").strip()
