@@ -160,7 +160,7 @@ def instruction_for(role: RoleConfig, *, question: str, task: str, context: str,
         previous = f"Earlier parts of this answer:\n\n{previous}"
     part = "" if task.strip() == question.strip() else f"Now do only this part of the question: {task.strip()}"
     text = compose_prompt(role, context=context, task=part, previous=previous)
-    return "\n\n".join(part for part in (text, role.system.strip()) if part)
+    return "\n\n".join(piece for piece in (text, role.system.strip()) if piece)
 
 
 def answer_text(outputs: Sequence[SegmentOutput]) -> str:
@@ -189,7 +189,7 @@ class Pipeline:
             for role, spec in profile.roles.items()
         }
         self._partial: tuple[Routing, list[SegmentOutput], dict[int, list[str]]] | None = None
-        self._begin_turn((), 0, generating=False)
+        self._begin_turn("", (), 0, generating=False)
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         """Also send every event to `listener` (called on the pipeline's thread)."""
@@ -208,7 +208,8 @@ class Pipeline:
 
     # -- the conversation as each expert sees it -------------------------------------------------
 
-    def _begin_turn(self, history: Sequence[Exchange], reserve: int, generating: bool) -> None:
+    def _begin_turn(self, question: str, history: Sequence[Exchange], reserve: int, generating: bool) -> None:
+        self._question = question
         self._history = tuple(history)
         self._reserve = reserve
         self._generating = generating
@@ -244,11 +245,14 @@ class Pipeline:
         if self._cancel.is_set():
             raise Cancelled("routing cancelled")
         model = self.pool.get(name)
-        score = model.score(text, context=self._context(model, text))
+        # The question is read after the conversation; the templated router's role templates alone, as the
+        # reference reads them.
+        context = self._context(model, text) if text == self._question else ()
+        score = model.score(text, context=context)
         self._prefilled += score.prefilled_tokens
         return score
 
-    def _reserve_for(self, question: str, segments: Sequence[Segment], max_new_tokens: int | None) -> int:
+    def _reserve_for(self, segments: Sequence[Segment], max_new_tokens: int | None) -> int:
         """Context to keep free for the answer: every task segment's new tokens plus its instruction."""
         kinds = [s.kind for s in segments if s.kind != OTHER_KIND] or [OTHER_KIND]
         return sum(
@@ -264,8 +268,6 @@ class Pipeline:
         history: Sequence[Exchange] = (),
         expert: str | None = None,
         assign: Callable[[SegmentInfo], str] | None = None,
-        max_new_tokens: int | None = None,
-        generating: bool = False,
     ) -> Routing:
         """Segment and route without generating.
 
@@ -273,6 +275,18 @@ class Pipeline:
         `expert` forces one expert for every segment; `assign` picks each segment's
         expert itself (e.g. the native-only baseline). Either skips the loss scoring.
         """
+        return self._route(question, history, expert, assign, max_new_tokens=None, generating=False)
+
+    def _route(
+        self,
+        question: str,
+        history: Sequence[Exchange],
+        expert: str | None,
+        assign: Callable[[SegmentInfo], str] | None,
+        *,
+        max_new_tokens: int | None,
+        generating: bool,
+    ) -> Routing:
         if not question.strip():
             raise UsageError("the question is empty; type a question, e.g. seqmoe-local ask \"What is 17 * 23?\"")
         try:
@@ -281,7 +295,7 @@ class Pipeline:
             raise UsageError("the question is not valid text (it holds a lone surrogate, e.g. from undecodable "
                              "bytes); pass it as UTF-8") from exc
         segments = segment(question, self.cues)
-        self._begin_turn(history, self._reserve_for(question, segments, max_new_tokens), generating)
+        self._begin_turn(question, history, self._reserve_for(segments, max_new_tokens), generating)
         if expert is not None:
             self.pool.expert(expert)  # unknown names fail here, before any work
             routing = forced_routing(question, self.profile, segments, lambda _: expert, f"forced with --expert {expert}")
@@ -313,8 +327,7 @@ class Pipeline:
         started = time.perf_counter()
         first_event = len(self.pool.events)
         self._partial = None
-        routing = self.route(question, history=history, expert=expert, assign=assign,
-                             max_new_tokens=max_new_tokens, generating=True)
+        routing = self._route(question, history, expert, assign, max_new_tokens=max_new_tokens, generating=True)
         routing_loads = sum(e.seconds for e in self.pool.events[first_event:])
         context_text = "\n".join(s.text for s in routing.segments if s.kind == OTHER_KIND)
         outputs: list[SegmentOutput] = []

@@ -12,6 +12,7 @@ import pytest
 
 from seqmoe_local.cli import main
 from seqmoe_local.config import AppConfig, Profile
+from seqmoe_local.errors import UsageError
 from seqmoe_local.pipeline import AskResult, Pipeline, TokenGenerated
 from seqmoe_local.router import Routing
 
@@ -139,3 +140,19 @@ def test_console_script_runs(demo: Profile) -> None:
                           capture_output=True, text=True, env=os.environ.copy(), timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["assignments"][0]["kind"] == "explain"
+
+
+def test_question_too_long_for_the_context_is_a_usage_error(capsys: pytest.CaptureFixture[str], demo: Profile) -> None:
+    huge = "Please summarise this. " + "word " * 20_000
+    code, out, err = run(capsys, "ask", "--expert", "smollm2-135m", "--max-tokens", "8", huge)
+    assert code == 2 and "too long for expert smollm2-135m" in err and "context_length" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
+
+
+def test_question_that_is_not_text_is_refused(config: AppConfig, demo: Profile) -> None:
+    pipeline = Pipeline(config, demo)
+    try:
+        with pytest.raises(UsageError, match="not valid text"):
+            pipeline.route("What is \udcff 2 + 2?")
+    finally:
+        pipeline.close()

@@ -189,8 +189,8 @@ def test_in_context_scoring_predicts_every_byte_of_the_message(loaded: dict[str,
 def test_generation_after_routing_reads_only_the_instruction(loaded: dict[str, Model], name: str) -> None:
     model = loaded[name]
     model.score(LONG)  # a cold cache for this conversation
-    routing = model.score(FOLLOW_UP, context=CONTEXT)
-    routing_prompt = routing.prefilled_tokens  # everything was read: system, earlier turn, message
+    model.score(FOLLOW_UP, context=CONTEXT)
+    routing_prompt = model.cached_tokens  # the KV cache holds the routing prompt: system, earlier turn, message
     run = model.generate(context=CONTEXT, message=FOLLOW_UP, instruction="Reply with code only.", max_tokens=6)
     text = "".join(run)
     assert run.prompt.count(FOLLOW_UP) == 1 and "2 + 2 = 4." in run.prompt and text
@@ -237,3 +237,19 @@ def test_a_forged_turn_marker_in_a_message_stays_text(loaded: dict[str, Model]) 
     honest, sneaky = (model._layout(CONTEXT, message, "").tokens for message in ("Hi", forged))
     assert honest.count(im_end) == sneaky.count(im_end) > 0
     assert model.score(forged, context=CONTEXT).offsets[-1, 1] == len(forged.encode())
+
+
+def test_loop_guard_stops_a_real_loop_before_max_tokens(config: AppConfig, demo: Profile) -> None:
+    # Gemma-270M answers this by repeating one sentence ("I am a student of ...") forever.
+    context, message = context_messages("You are a helpful assistant on a team of experts.", []), (
+        "Write the word hello one hundred times."
+    )
+    texts = {}
+    for guard in (True, False):
+        with Model("gemma3-270m", config.model_path(demo.experts["gemma3-270m"]), n_ctx=1024,
+                   loop_guard=guard) as model:
+            run = model.generate(context=context, message=message, instruction="", max_tokens=160)
+            texts[guard] = "".join(run)
+            assert run.finish_reason == ("repetition" if guard else "length")
+            assert (run.n_tokens < 100) if guard else run.n_tokens == 160
+    assert texts[False].startswith(texts[True])  # the same greedy text, cut where the loop was found
