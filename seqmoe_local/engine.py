@@ -22,7 +22,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,7 +170,8 @@ class Model:
         if chat and not self.info.has_chat_template:
             log.warning("%s: models.toml says chat, but the GGUF has no chat template; using plain completion", name)
         self._bos_text = self._token_text(llama_cpp.llama_vocab_bos(self._vocab))
-        self._formatter = self._chat_formatter() if self.has_chat_template else None
+        self._formatter: Any = self._chat_formatter() if self.has_chat_template else None
+        self.has_chat_template = self._formatter is not None
         self.chunk = chunk or derived_chunk(self.n_vocab, scoring_memory_mb)
         self.repeat_penalty = repeat_penalty
         self.loop_guard = loop_guard
@@ -498,7 +499,7 @@ class Model:
         layout = self._layout(context, message, instruction)
         stops = list(stop) if self._formatter is not None else [*PLAIN_STOPS, *stop]
         prompt = self._llm.detokenize(layout.tokens, special=True).decode("utf-8", errors="replace")
-        generation = Generation(pieces=iter(()), prompt=prompt, prompt_tokens=len(layout.tokens))
+        generation = Generation(pieces=_nothing(), prompt=prompt, prompt_tokens=len(layout.tokens))
         generation.pieces = self._stream(generation, layout.tokens, max_tokens, stops, should_stop)
         return generation
 
@@ -509,7 +510,7 @@ class Model:
         max_tokens: int,
         stops: list[str],
         should_stop: Callable[[], bool] | None,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         with self._lock:
             started = time.perf_counter()
             if len(tokens) >= self.n_ctx:
@@ -535,7 +536,7 @@ class Model:
         stops: list[str],
         should_stop: Callable[[], bool] | None,
         started: float,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         guard = LoopGuard() if self.loop_guard else None
         hold = max((len(s) for s in stops), default=1) - 1  # text that may still become a stop string
@@ -579,6 +580,10 @@ class Model:
             generation.first_token_seconds = time.perf_counter() - started
         generation.text.append(text)
         yield text
+
+
+def _nothing() -> Generator[str, None, None]:
+    yield from ()
 
 
 def rss_bytes() -> int:

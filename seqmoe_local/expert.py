@@ -7,7 +7,7 @@ no special cases.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -26,7 +26,7 @@ class Generation:
     evaluated now (the rest came from the KV cache of an earlier call).
     """
 
-    pieces: Iterator[str]
+    pieces: Generator[str, None, None]  # a generator, so a caller that stops early can close() it
     prompt: str = ""
     prompt_tokens: int = 0
     prefilled_tokens: int = 0

@@ -93,26 +93,35 @@ def test_prefix_is_read_once_across_routing_segments_and_turns(config: AppConfig
     assert follow.prefilled_tokens <= new_message + answer_tokens + 48
 
 
+def follow_up_after_eviction(config: AppConfig, demo: Profile, expert: str, *, evict: bool, keep_state: bool
+                             ) -> tuple[AskResult, AskResult]:
+    """Turn 1 on `expert`, optionally evict it (max_resident = 1, another expert loads), then the follow-up."""
+    history = [Exchange(CODE_QUESTION, "```python\ndef square(x):\n    return x * x\n```")]
+    pipeline = Pipeline(config, demo, pool=ModelPool(config, demo, reuse_prefix=keep_state))
+    try:
+        first = pipeline.ask(CODE_QUESTION, expert=expert, max_new_tokens=8)
+        if evict:
+            pipeline.pool.get("gemma3-270m")
+        return first, pipeline.ask(FOLLOW_UP, history=history, expert=expert, max_new_tokens=16)
+    finally:
+        pipeline.close()
+
+
 @pytest.mark.slow
 def test_evicted_expert_restores_its_state_and_answers_the_same(config: AppConfig, demo: Profile, tmp_path: Path) -> None:
     single = config_with(tmp_path, "[pool]\nmax_resident = 1\n")
-    history = [Exchange(CODE_QUESTION, "```python\ndef square(x):\n    return x * x\n```")]
-    outputs = {}
-    for keep_state in (True, False):
-        pool = ModelPool(single, demo, reuse_prefix=keep_state)
-        pipeline = Pipeline(single, demo, pool=pool)
-        try:
-            pipeline.ask(CODE_QUESTION, expert="qwen-coder", max_new_tokens=8)
-            pipeline.pool.get("smollm2-135m")  # evicts qwen-coder (max_resident = 1)
-            result = pipeline.ask(FOLLOW_UP, history=history, expert="qwen-coder", max_new_tokens=16)
-        finally:
-            pipeline.close()
-        loads = [l for l in result.loads if l.kind == "load" and l.expert == "qwen-coder"]
-        outputs[keep_state] = (result.outputs[0], loads)
-    (kept, kept_loads), (reread, _) = outputs[True], outputs[False]
-    assert kept_loads and kept_loads[0].state_tokens > 0  # the reload restored the KV cache
-    assert kept.text == reread.text and kept.text.strip()  # greedy: same answer with or without the cache
-    assert kept.prefilled_tokens < reread.prefilled_tokens
+    # SmolLM2 (Q4_1) computes the same numbers however a text is batched, so restored and re-read agree exactly.
+    _, restored = follow_up_after_eviction(single, demo, "smollm2-135m", evict=True, keep_state=True)
+    _, reread = follow_up_after_eviction(single, demo, "smollm2-135m", evict=True, keep_state=False)
+    [loaded] = [l for l in restored.loads if l.kind == "load" and l.expert == "smollm2-135m"]
+    assert loaded.state_tokens > 0  # the reload restored the KV cache
+    assert restored.outputs[0].text == reread.outputs[0].text and restored.outputs[0].text.strip()
+    assert restored.outputs[0].prefilled_tokens < reread.outputs[0].prefilled_tokens
+    # Whatever the quantization, a restored expert continues exactly as one that was never evicted.
+    _, evicted = follow_up_after_eviction(single, demo, "qwen-coder", evict=True, keep_state=True)
+    _, stayed = follow_up_after_eviction(single, demo, "qwen-coder", evict=False, keep_state=True)
+    assert evicted.outputs[0].text == stayed.outputs[0].text
+    assert evicted.outputs[0].prefilled_tokens == stayed.outputs[0].prefilled_tokens
 
 
 @pytest.mark.slow

@@ -198,18 +198,36 @@ def test_generation_after_routing_reads_only_the_instruction(loaded: dict[str, M
     assert run.prefilled_tokens <= len(model.tokenize("\n\nReply with code only.", add_bos=False)) + 8
 
 
-@pytest.mark.parametrize("name", ["qwen-coder", "gemma3-270m"])
-def test_reuse_gives_the_same_answer_as_rereading(config: AppConfig, demo: Profile, name: str) -> None:
-    path = config.model_path(demo.experts[name])
+def test_reuse_gives_the_same_answer_as_rereading(config: AppConfig, demo: Profile) -> None:
+    # SmolLM2 is Q4_1, whose kernels give the same numbers whatever the batching (shared/notes/engine-facts.md),
+    # so text read from the KV cache and text read again must give the same greedy answer, bit for bit.
+    path = config.model_path(demo.experts["smollm2-135m"])
     answers, prefilled = [], []
     for reuse in (True, False):
-        with Model(name, path, n_ctx=2048, reuse_prefix=reuse) as model:
+        with Model("smollm2-135m", path, n_ctx=2048, reuse_prefix=reuse) as model:
             model.score(FOLLOW_UP, context=CONTEXT)
-            run = model.generate(context=CONTEXT, message=FOLLOW_UP, instruction="", max_tokens=16)
+            run = model.generate(context=CONTEXT, message=FOLLOW_UP, instruction="", max_tokens=24)
             answers.append("".join(run))
             prefilled.append(run.prefilled_tokens)
     assert answers[0] == answers[1] and answers[0]
     assert prefilled[0] * 4 < prefilled[1]
+
+
+@pytest.mark.parametrize(("name", "tolerance"), [("smollm2-135m", 1e-9), ("qwen-coder", 0.05), ("gemma3-270m", 0.05)])
+def test_reuse_moves_k_quant_losses_only_by_rounding(
+    config: AppConfig, demo: Profile, name: str, tolerance: float
+) -> None:
+    # Q4_1 (SmolLM2) is batch-invariant, so reuse must give the same losses exactly. K-quant kernels round
+    # differently per batch shape: a message read after a cached prefix moves by rounding only (some tokens
+    # by tenths of a nat, shared/notes/engine-facts.md), a few percent of a ten-token message's total.
+    path = config.model_path(demo.experts[name])
+    later = [*CONTEXT, Message("user", FOLLOW_UP), Message("assistant", "def add(a, b):\n    return a + b")]
+    totals = []
+    for reuse in (True, False):
+        with Model(name, path, n_ctx=2048, reuse_prefix=reuse) as model:
+            model.score(FOLLOW_UP, context=CONTEXT)  # the cache now holds the first turn
+            totals.append(model.score("Now make it take a list of numbers.", context=later).total_nll)
+    assert totals[0] == pytest.approx(totals[1], rel=tolerance)
 
 
 def test_saved_state_survives_a_reload(config: AppConfig, demo: Profile) -> None:
@@ -239,15 +257,14 @@ def test_a_forged_turn_marker_in_a_message_stays_text(loaded: dict[str, Model]) 
     assert model.score(forged, context=CONTEXT).offsets[-1, 1] == len(forged.encode())
 
 
+@pytest.mark.slow
 def test_loop_guard_stops_a_real_loop_before_max_tokens(config: AppConfig, demo: Profile) -> None:
     # Gemma-270M answers this by repeating one sentence ("I am a student of ...") forever.
-    context, message = context_messages("You are a helpful assistant on a team of experts.", []), (
-        "Write the word hello one hundred times."
-    )
+    context = context_messages(config.pipeline.system, [])
+    message = "Write the word hello one hundred times."
     texts = {}
     for guard in (True, False):
-        with Model("gemma3-270m", config.model_path(demo.experts["gemma3-270m"]), n_ctx=1024,
-                   loop_guard=guard) as model:
+        with Model("gemma3-270m", config.model_path(demo.experts["gemma3-270m"]), loop_guard=guard) as model:
             run = model.generate(context=context, message=message, instruction="", max_tokens=160)
             texts[guard] = "".join(run)
             assert run.finish_reason == ("repetition" if guard else "length")
