@@ -18,7 +18,7 @@ from seqmoe_local.config import AppConfig, Profile, load_config
 from seqmoe_local.history import History
 from seqmoe_local.pipeline import AskResult, Pipeline, answer_text
 from seqmoe_local.pool import ModelPool
-from seqmoe_local.prompts import Exchange
+from seqmoe_local.prompts import Exchange, context_messages
 
 CODE_QUESTION = "Write a Python function that returns the square of a number."
 FOLLOW_UP = "Now make it take a list of numbers."
@@ -78,18 +78,19 @@ def test_prefix_is_read_once_across_routing_segments_and_turns(config: AppConfig
         [answer] = first.outputs
         # Generated right after routing on the same expert: only the instruction and the template's tail are read.
         model = pipeline.pool.get(answer.expert)
-        question_tokens = len(model.tokenize(CODE_QUESTION, add_bos=False))
-        assert 0 < answer.prefilled_tokens < question_tokens
+        routing_prompt = model._layout(context_messages(roomy.pipeline.system, []), CODE_QUESTION, None).tokens
+        assert 0 < answer.prefilled_tokens == answer.prompt_tokens - len(routing_prompt)
         history = [Exchange(CODE_QUESTION, answer.text)]
         second = pipeline.ask(FOLLOW_UP, history=history, expert=answer.expert, max_new_tokens=16)
+        new_message = len(model.tokenize(FOLLOW_UP, add_bos=False))
+        answer_tokens = len(model.tokenize(answer.text, add_bos=False))
     finally:
         pipeline.close()
-    # The follow-up on the expert that answered turn 1: the first answer was generated there, so only the
-    # turn's end, the new message, the instruction and the template are new (forced: no routing pass in between).
+    # The follow-up on the expert that answered turn 1 (forced: no routing pass in between): the system text and
+    # the first question come from the KV cache; the first answer as an assistant turn, the new message, the
+    # instruction and the template are read.
     [follow] = second.outputs
-    new_message = len(model.tokenize(FOLLOW_UP, add_bos=False))
-    answer_tokens = len(model.tokenize(answer.text, add_bos=False))
-    assert follow.prefilled_tokens < follow.prompt_tokens - answer_tokens
+    assert follow.prefilled_tokens < follow.prompt_tokens - len(routing_prompt) + 8
     assert follow.prefilled_tokens <= new_message + answer_tokens + 48
 
 
