@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from . import __version__, paths
 from .config import AppConfig, Profile, RouterConfig, load_config
-from .conversation import Conversation
+from .conversation import Conversation, TurnRecord
 from .errors import SeqmoeError, UsageError
 from .files import write_text_atomic
 from .history import History, StoredMessage, export_markdown
@@ -218,9 +218,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         pipeline.close()
     turn = conversation.record(question, result, started)
     if args.json:
-        record = json.loads(result.model_dump_json())
-        record = {"conversation_id": conversation.id, "turn": turn, **record}
-        out.write(json.dumps(record, indent=2) + "\n")
+        record = TurnRecord(conversation_id=conversation.id, turn=turn, **dict(result))
+        out.write(record.model_dump_json(indent=2) + "\n")
     elif conversation.id is not None:
         err.write(f"[conversation {conversation.id}, turn {turn}; continue it with: seqmoe-local ask -c \"...\"]\n")
     return 0

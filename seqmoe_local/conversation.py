@@ -22,6 +22,13 @@ from .prompts import Exchange
 TITLE_LENGTH = 80
 
 
+class TurnRecord(AskResult):
+    """What `ask --json` prints: the answer, and where it is stored (`conversation_id` None when not saved)."""
+
+    conversation_id: int | None
+    turn: int
+
+
 def title_of(question: str) -> str:
     """A conversation's title: its first question on one line, shortened."""
     line = " ".join(question.split())

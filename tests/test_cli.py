@@ -12,6 +12,7 @@ import pytest
 
 from seqmoe_local.cli import main
 from seqmoe_local.config import AppConfig, Profile
+from seqmoe_local.conversation import TurnRecord
 from seqmoe_local.errors import UsageError
 from seqmoe_local.pipeline import AskResult, Pipeline, TokenGenerated
 from seqmoe_local.router import Routing
@@ -33,7 +34,7 @@ def test_ask_json_three_parts_each_model_loaded_once(
     roomy.write_text("[pool]\nmax_resident = 3\n")
     code, out, err = run(capsys, "ask", "--json", "--max-tokens", "8", "--config", str(roomy), THREE_PART)
     assert code == 0, err
-    result = AskResult.model_validate_json(out)
+    result = TurnRecord.model_validate_json(out)
     assert [s.kind for s in result.routing.segments] == ["solve", "explain", "code"]
     assert len(result.outputs) == 3 and all(o.text.strip() and o.tokens <= 8 for o in result.outputs)
     assert [o.expert for o in result.outputs] == [a.expert for a in result.routing.assignments]
@@ -45,7 +46,7 @@ def test_ask_json_three_parts_each_model_loaded_once(
 def test_ask_with_two_resident_reloads_at_most_once(capsys: pytest.CaptureFixture[str], demo: Profile) -> None:
     code, out, err = run(capsys, "ask", "--json", "--max-tokens", "4", THREE_PART)
     assert code == 0, err
-    loads = [l.expert for l in AskResult.model_validate_json(out).loads if l.kind == "load"]
+    loads = [l.expert for l in TurnRecord.model_validate_json(out).loads if l.kind == "load"]
     assert set(loads) == set(demo.experts) and len(loads) <= len(demo.experts) + 1
 
 
@@ -146,7 +147,8 @@ def test_question_too_long_for_the_context_is_a_usage_error(capsys: pytest.Captu
     huge = "Please summarise this. " + "word " * 20_000
     code, out, err = run(capsys, "ask", "--expert", "smollm2-135m", "--max-tokens", "8", huge)
     assert code == 2 and "too long for expert smollm2-135m" in err and "context_length" in err
-    assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "Traceback" not in err and len(errors) == 1 and err.rstrip().endswith(errors[0])
 
 
 def test_question_that_is_not_text_is_refused(config: AppConfig, demo: Profile) -> None:
