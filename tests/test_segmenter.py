@@ -223,12 +223,31 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     _whole("solve", "Compute 2^10"),
     ("   Implement quicksort in Rust.  \n\n", [("code", "Implement quicksort in Rust.")]),
     ("\n\nWhy is the sky blue?\n", [("explain", "Why is the sky blue?")]),
-    # --- nothing recognised: one "other" segment over the stripped query ---
-    _whole(
-        "other",
+    # --- German, French and Spanish cues ---
+    (
         "Calculez la vitesse moyenne d'un train qui parcourt 120 km en 1,5 heures. Expliquez votre raisonnement.",
+        [
+            ("solve", "Calculez la vitesse moyenne d'un train qui parcourt 120 km en 1,5 heures."),
+            ("explain", "Expliquez votre raisonnement."),
+        ],
     ),
-    _whole("other", "Berechne die Fläche eines Kreises mit Radius 3.\nErkläre deinen Lösungsweg."),
+    (
+        "Berechne die Fläche eines Kreises mit Radius 3.\nErkläre deinen Lösungsweg.",
+        [("solve", "Berechne die Fläche eines Kreises mit Radius 3."), ("explain", "Erkläre deinen Lösungsweg.")],
+    ),
+    (
+        "Berechne 12 mal 12 und erkläre kurz, warum das Ergebnis eine Quadratzahl ist.",
+        [("solve", "Berechne 12 mal 12"), ("explain", "und erkläre kurz, warum das Ergebnis eine Quadratzahl ist.")],
+    ),
+    (
+        "Calcula el 15 % de 240, explica cómo lo hiciste y escribe una función en Python que lo haga.",
+        [
+            ("solve", "Calcula el 15 % de 240,"),
+            ("explain", "explica cómo lo hiciste"),
+            ("code", "y escribe una función en Python que lo haga."),
+        ],
+    ),
+    # --- nothing recognised: one "other" segment over the stripped query ---
     _whole("other", "请计算 3+4 的结果。然后解释原因。"),
     _whole("other", "asdf qwerty zxcv"),
 ]
