@@ -100,7 +100,7 @@ _IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#]
 # Something to compute in a follow-up ("What about 7 * 8?", "And for n = 10?").
 # A clause ends at a comma, a semicolon or a joining word: a pattern spanning "from here to
 # the language name" must not reach into the next clause ("Find x, then write it in Python").
-_SAME_CLAUSE = r"(?:(?!\b(?:and|then|und|dann|et|puis|y|luego)\b)[^.?!\n,;])*?"
+_SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y|luego)\b)[^.?!\n,;()])*?"
 _MATHY = _SAME_CLAUSE + r"(?:\d|[=+*/^])"
 
 # Verbs are written in their base (imperative) form on purpose: "a function that computes x"
@@ -127,10 +127,15 @@ ENGLISH = Language(
             r"^(?:is|are|does|do)\s(?=[^?\n]*\d[^?\n]*\?)",
             # "Which is the better deal?": comparing quantities, not merits.
             r"(?:^|(?<=,\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
-            r"|biggest|greater|greatest|heavier|heaviest)\b)",
+            r"|biggest|greater|greatest|heavier|heaviest)\b|[^.?!\n]*\b(?:pays|costs?|earns?|saves?)\s+(?:the\s+)?"
+            r"(?:most|least|more|less)\b)",
+            # "Will I run out at this rate?", "Do we have enough?": a yes/no settled by calculation.
+            r"^(?:will|would|do|does|can|could|is|are)\s+(?:i|we|you|it|they|there|that|this)\b[^.?!\n]*?\b(?:run\s+out"
+            r"|enough|in\s+time|afford|exceed|break\s+even)\b",
             r"\bwrite\s+(?:\S+\s+){1,4}?as\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|product|sum"
             r"|power|polynomial|mixed\s+number)\b",
-            r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?:\w+\s+){0,2}?(?:equation|formula|recurrence|expression"
+            r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?!(?:excel|spreadsheet|sheets)\b)(?:\w+\s+){0,2}?(?:equation|formula"
+            r"|recurrence|expression"
             r"|inequality|proof|closed\s+form)s?\b",
             r"\b(?:check|decide|verify|test|determine)\s+(?:whether|if|that)\b",
             r"\b(?:order|sort|arrange|rank)\s+(?:these|the\s+following|them)\b",
@@ -165,7 +170,8 @@ ENGLISH = Language(
             r"\b(?:write|create|give|generate|provide|make|build|define|need|want|produce|show\s+me)\s+"
             r"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){0,3}?"
             r"(?:code|function|program|script|class|method|snippet|query|queries|regex|regular\s+expression"
-            rf"|implementation|version|unit\s+tests?|tests?|one-liner|decorator|dataclass|statement|struct|module|{_LANGS})(?![\w+#])",
+            r"|implementation|version|unit\s+tests?|tests?|one-liner|decorator|dataclass|statement|struct|module"
+            rf"|component|dockerfile|(?:excel|spreadsheet|sheets)\s+formula|{_LANGS})(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
             r"\bcode\s+(?:up|it|this|that|a|an|the)\b",
@@ -518,6 +524,9 @@ def _ends_sentence(masked: str, m: re.Match[str]) -> bool:
     following = masked[nxt : nxt + 1]
     if punct.startswith("..") or "\u2026" in punct:
         return following.isupper()
+    if punct == "!" and m.start() > 0 and (masked[m.start() - 1].isdigit() or masked[m.start() - 1] == ")"):
+        # A factorial ("16! mod 17", "(p - 1)! = ...") unless a new sentence visibly starts.
+        return following == "" or following.isupper()
     if punct != ".":
         return True
     last = _LAST_WORD.search(masked, max(0, m.start() - 12), m.start())
