@@ -102,6 +102,14 @@ _IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#]
 # the language name" must not reach into the next clause ("Find x, then write it in Python").
 _SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y|luego)\b)[^.?!\n,;()])*?"
 _MATHY = _SAME_CLAUSE + r"(?:\d|[=+*/^])"
+_REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
+
+# What "write a ..." must be about to be code.
+_CODE_NOUN = (
+    r"(?:code|function|program|script|class|method|snippet|query|queries|regex|regular\s+expression|implementation"
+    r"|version|unit\s+tests?|tests?|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
+    rf"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|{_LANGS})(?![\w+#])"
+)
 
 # Verbs are written in their base (imperative) form on purpose: "a function that computes x"
 # describes code, it is not a new "compute" task. A verb followed by "(" is code ("count(*)").
@@ -125,6 +133,11 @@ ENGLISH = Language(
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
             r"|length|height|weight|mass|growth\s+rate)\b",
             r"^(?:is|are|does|do)\s(?=[^?\n]*\d[^?\n]*\?)",
+            # "What percentage ...?", "What score do I need ...?": a quantity asked for.
+            r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
+            r"|score|grade|temperature|weight)\b",
+            rf"\btell\s+me\s+(?:what|how\s+much|how\s+many)\b{_SAME_CLAUSE}\d",
+            r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
             # "Which is the better deal?": comparing quantities, not merits.
             r"(?:^|(?<=,\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
             r"|biggest|greater|greatest|heavier|heaviest)\b|[^.?!\n]*\b(?:pays|costs?|earns?|saves?)\s+(?:the\s+)?"
@@ -134,9 +147,9 @@ ENGLISH = Language(
             r"|enough|in\s+time|afford|exceed|break\s+even)\b",
             r"\bwrite\s+(?:\S+\s+){1,4}?as\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|product|sum"
             r"|power|polynomial|mixed\s+number)\b",
-            r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?!(?:excel|spreadsheet|sheets)\b)(?:\w+\s+){0,2}?(?:equation|formula"
-            r"|recurrence|expression"
-            r"|inequality|proof|closed\s+form)s?\b",
+            # Not "write a regular expression" nor "write a Google Sheets formula": those are code.
+            r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?!(?:\w+\s+){0,2}?(?:regular\s|excel\b|google\b|spreadsheet\b|sheets\b))"
+            r"(?:\w+\s+){0,2}?(?:equation|formula|recurrence|expression|inequality|proof|closed\s+form)s?\b",
             r"\b(?:check|decide|verify|test|determine)\s+(?:whether|if|that)\b",
             r"\b(?:order|sort|arrange|rank)\s+(?:these|the\s+following|them)\b",
             # Coming up with an algorithm is solving; describing a known one is explaining.
@@ -144,7 +157,11 @@ ENGLISH = Language(
             r"(?:algorithm|data\s+structure|procedure|scheme|strategy|protocol|reduction)\b",
             r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
             r"|closed\s+form|sequence|matrix|instance)\b",
-            r"\bdefine\s+an?\b",
+            r"\bgive\s+an?\s+(?:\w+\s+)?example\s+of\b",
+            # "Define a grammar for ...": a construction to a specification; "Define a BST." is a concept.
+            r"\bdefine\s+an?\s+(?:[\w-]+\s+){0,3}?(?:grammar|language|automaton|machine|function|sequence|relation"
+            r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism|homomorphism)\b[^.?!\n]*?\b(?:for|that"
+            r"|such|which|whose|on|from)\b",
             r"\bwhen\s+(?:does|do|is|are|will|can)\b[^.?!\n]*?\b(?:hold|holds|attained|converge|converges|vanish)\b",
             # Follow-ups with something to compute.
             rf"\b(?:what|how)\s+about\b{_MATHY}",
@@ -160,6 +177,10 @@ ENGLISH = Language(
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
             r"\btell\s+me\s+(?:why|how|about|what)\b",
+            r"\bwhat\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
+            r"\bis\s+it\s+(?:true|safe|worth|a\s+good\s+idea|a\s+bad\s+idea)\b",
+            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation|overview"
+            r"|intuition|summary)\b",
             r"\b(?:give|provide|offer)\s+(?:me\s+)?(?:an?\s+|the\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation"
             r"|intuition|overview|justification|summary|analogy)\b",
             # Follow-ups: "What about negative numbers?", "And for an empty list?"
@@ -167,11 +188,14 @@ ENGLISH = Language(
             r"^and\s+(?:for|with|if|when)\b",
         ),
         "code": (
-            r"\b(?:write|create|give|generate|provide|make|build|define|need|want|produce|show\s+me)\s+"
-            r"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){0,3}?"
-            r"(?:code|function|program|script|class|method|snippet|query|queries|regex|regular\s+expression"
-            r"|implementation|version|unit\s+tests?|tests?|one-liner|decorator|dataclass|statement|struct|module"
-            rf"|component|dockerfile|(?:excel|spreadsheet|sheets)\s+formula|{_LANGS})(?![\w+#])",
+            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me)\s+"
+            rf"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
+            rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
+            rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
+            # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
+            rf"\b(?:in|using|with)\s+{_LANGS}\s*,(?!\s*(?:why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
+            r"|compare|discuss)\b)" + _REST_OF_CLAUSE,
+            rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
             r"\bcode\s+(?:up|it|this|that|a|an|the)\b",
@@ -195,7 +219,8 @@ ENGLISH = Language(
             r"|example|module|tests?|struct|functions|methods))\b",
             r"\bmake\s+(?:it|them)\b",
             r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
-            r"|comments?|methods?|parameters?|arguments?|validation|exceptions?)\b",
+            r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
+            r"|columns?|options?|flags?|features?|buttons?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
         ),
     },
@@ -214,20 +239,26 @@ _DE_CODE_NOUN = r"(?:[\w+#]+-)?(?:funktion|programm|code|skript|script|klasse|me
 GERMAN = Language(
     cues={
         "solve": (
-            r"\b(?:berechne|löse|bestimme|ermittle|finde|beweise|vereinfache|schätze|entwirf|konstruiere|leite|zähle"
-            r"|faktorisiere|(?:berechnen|lösen|bestimmen|ermitteln|finden|beweisen|vereinfachen|schätzen|entwerfen"
-            r"|konstruieren|leiten|zählen|faktorisieren)\s+sie)\b(?!\()",
+            r"\b(?:berechne|löse|bestimme|ermittle|finde|beweise|vereinfache|schätze|entwirf|entwickle|konzipiere"
+            r"|konstruiere|leite|folgere|zähle|faktorisiere|integriere|differenziere|analysiere|klassifiziere|minimiere"
+            r"|maximiere|runde|(?:berechnen|lösen|bestimmen|ermitteln|finden|beweisen|vereinfachen|schätzen|entwerfen"
+            r"|entwickeln|konzipieren|konstruieren|leiten|folgern|zählen|faktorisieren|integrieren|differenzieren"
+            r"|analysieren|klassifizieren|minimieren|maximieren|runden)\s+sie)\b(?!\()",
+            r"\bprüfe(?:n\s+sie)?\b[^.?!\n]{0,30}?\bob\b",
+            r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
+            r"|entfernung|dauer)\b",
             r"\bzeige(?:n\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
             r"\b(?:was|wie\s+viel)\s+(?:ist|sind|ergibt|ergeben|macht|beträgt)\b" + _SAME_CLAUSE + r"\d",
-            r"\bwas\s+(?:ist|sind)\s+(?:der|die|das)\s+(?:\w+\s+)?(?:wert|summe|produkt|ergebnis|wahrscheinlichkeit"
+            r"\bwas\s+(?:ist|sind)\s+(?:der|die|das|sein|seine|ihr|ihre|dein|deine|mein|meine)\s+(?:\w+\s+)?(?:wert|summe|produkt|ergebnis|wahrscheinlichkeit"
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
             r"|geschwindigkeit|entfernung|laufzeit|komplexität|anzahl|preis)\b",
             rf"^und\s+(?:für|fuer|mit|wenn|bei)\b{_MATHY}",
         ),
         "explain": (
             r"\b(?:erkläre|erklär|beschreibe|begründe|vergleiche|erläutere|diskutiere|interpretiere|definiere"
-            r"|(?:erklären|beschreiben|begründen|vergleichen|erläutern|diskutieren|interpretieren|definieren)\s+sie)\b",
+            r"|veranschauliche|(?:erklären|beschreiben|begründen|vergleichen|erläutern|diskutieren|interpretieren"
+            r"|definieren|veranschaulichen)\s+sie)\b",
             r"\b(?:warum|wieso|weshalb)\b",
             r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
             r"\bwas\s+(?:ist|sind|bedeutet|bedeuten|passiert|macht|gibt|tut)\b",
@@ -244,6 +275,11 @@ GERMAN = Language(
             r"|schreib(?:e|en\s+sie)?)\s+(?:(?:die|den|das|diese[nms]?)\s+(?:[\w+#-]+\s+)?" + _DE_CODE_NOUN
             + r"|ihn|es|sie)\b",
             rf"\bwie\b{_SAME_CLAUSE}\b(?:ich|man|wir)\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
+            # Verb last, as after a modal: "Kannst du eine Funktion schreiben, die ...", "... umschreiben?"
+            r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
+            + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
+            r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
         ),
     },
     joiners=r"und|dann|danach|anschließend",
@@ -262,18 +298,23 @@ FRENCH = Language(
         "solve": (
             r"\b(?:calcule[zr]?|résous|résolvez|résoudre|détermine[zr]?|trouve[zr]?|démontre[zr]?|prouve[zr]?"
             r"|simplifie[zr]?|factorise[zr]?|estime[zr]?|conçois|concevez|concevoir|construis|construisez|construire"
-            r"|évalue[zr]?|dérive[zr]?|arrondis(?:sez)?)\b(?!\()",
+            r"|évalue[zr]?|dérive[zr]?|déduis|déduisez|déduire|analyse[zr]?|prédis|prédisez|intègre|intégrez"
+            r"|minimise[zr]?|maximise[zr]?|élabore[zr]?|arrondis(?:sez)?)\b(?!\()",
+            r"\bvérifie[zr]?\s+(?:que|si|qu['’])",
+            r"\bquel(?:le)?s?\s+(?:distance|vitesse|durée|valeur|probabilité|somme|prix|température|masse|hauteur"
+            r"|longueur|aire|surface|pourcentage|quantité|montant)\b",
             r"\bmontre[zr]?\s+que\b",
             r"\bcombien\b",
             r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\b" + _SAME_CLAUSE + r"\d",
-            r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\s+(?:le|la|les|l['’])\s*(?:\w+\s+)?(?:valeur|résultat|prix"
+            r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\s+(?:le|la|les|son|sa|ses|leur|mon|ma|ton|ta|votre|notre"
+            r"|l['’])\s*(?:\w+\s+)?(?:valeur|résultat|prix"
             r"|somme|produit|probabilité|aire|volume|périmètre|dérivée|intégrale|limite|moyenne|médiane|reste|vitesse"
             r"|distance|complexité|nombre|total|coût|pourcentage)\b",
             rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
         ),
         "explain": (
             r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?|commente[zr]?|interprète"
-            r"|interprétez|discute[zr]?|définis|définissez|illustre[zr]?)\b",
+            r"|interprétez|discute[zr]?|définis|définissez|illustre[zr]?|clarifie[zr]?|résume[zr]?)\b",
             r"\bpourquoi\b",
             r"\bcomment\s+(?:fonctionne|fonctionnent|marche|marchent|se\s+fait|est-ce|peut-on|faire|expliquer)\b",
             r"\bqu['’]est-ce\b",
@@ -287,7 +328,7 @@ FRENCH = Language(
             r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
             r"\br[ée][ée]cri(?:s|vez|re|t)\b",
             r"\b(?:modifie[zr]?|corrige[zr]?|convertis(?:sez)?|tradui[st]|traduisez|adapte[zr]?|optimise[zr]?|étends"
-            r"|étendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
+            r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
         ),
@@ -309,18 +350,26 @@ SPANISH = Language(
             r"\b(?:calcula|calcule|calcular|resuelve|resuelva|resolver|determina|determine|determinar|encuentra"
             r"|encuentre|encontrar|halla|halle|hallar|demuestra|demuestre|demostrar|simplifica|simplifique"
             r"|simplificar|factoriza|factorice|estima|estime|diseña|diseñe|diseñar|construye|construya|evalúa|evalúe"
-            r"|redondea|redondee)\b(?!\()",
+            r"|analiza|analice|analizar|deduce|deduzca|predice|prediga|clasifica|clasifique|minimiza|minimice|maximiza"
+            r"|maximice|redondea|redondee)\b(?!\()",
+            r"\b(?:verifica|verifique|comprueba|compruebe)\s+(?:que|si)\b",
+            r"\bqu[eé]\s+(?:distancia|velocidad|valor|probabilidad|precio|porcentaje|cantidad|área|temperatura"
+            r"|duración)\b",
             r"\bprueb[ae]\s+que\b",
             r"\bcuánt[oa]s?\b",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\b" + _SAME_CLAUSE + r"\d",
-            r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\s+(?:el|la|los|las)\s+(?:\w+\s+)?(?:valor|resultado|precio"
+            r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\s+(?:el|la|los|las|su|sus|mi|mis|tu|tus|nuestro|nuestra)\s+"
+            r"(?:\w+\s+)?(?:valor|resultado|precio"
             r"|suma|producto|probabilidad|área|volumen|perímetro|derivada|integral|límite|media|mediana|resto"
             r"|velocidad|distancia|complejidad|número|total|coste|costo|porcentaje)\b",
             rf"^y\s+(?:con|para|si|cuando|en)\b{_MATHY}",
         ),
         "explain": (
             r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|comenta|comente"
-            r"|interpreta|interprete|discute|discuta|define|defina)\b",
+            r"|interpreta|interprete|discute|discuta|define|defina|aclara|aclare|resume|resuma|ilustra|ilustre)\b",
+            # With a clitic the stress mark moves: "explícame", "descríbelo".
+            r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
+            r"\bqu[eé]\s+diferencias?\b",
             r"\bpor\s+qu[eé]\b",
             r"\bc[oó]mo\s+(?:funciona|funcionan|se\s+\w+|es|son|puede|puedo)\b",
             r"\bqu[eé]\s+(?:es|son|significa|hace|hacen|devuelve|imprime|pasa|ocurre|sucede)\b",
@@ -333,6 +382,8 @@ SPANISH = Language(
             r"\bprogram[ae]\s+(?:una?|el|la)\b",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
             r"\bcorr[ií]gel[oa]s?\b",
+            r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
+            r"|h[aá]z)l[oa]s?\b(?!\s+(?:para|con|de|otra)\b)",
             r"\b(?:modifica|modifique|corrige|corrija|convierte|convierta|traduce|traduzca|adapta|adapte|optimiza"
             r"|optimice|extiende|extienda)(?:l[oa]s?\b|\s+(?:esta|este|la|el|tu|su|mi)\s+(?:[\w+#-]+\s+)?"
             r"(?:función|funcion|código|codigo|programa|método|clase|script|consulta|bucle|algoritmo)\b)",
@@ -371,11 +422,12 @@ def _alternation(field: str) -> str:
 _MASK = "\ufffc"
 _CODE = re.compile(r"```.*?(?:```|\Z)|``[^\n]+?``|`[^`\n]+`", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|[\u3002\uff01\uff1f]+")
-_LIST_MARKER = re.compile(r"(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-z]\))\s+", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-z]\)|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)[.)])\s+", re.IGNORECASE)
 # A list marker where an item can begin: a line start, or right after a sentence or a colon
 # (there only a number, a letter or a bullet, since "1 + 2 + ... + n" and "... - 3" are maths).
 _ITEM_START = re.compile(
-    r"(?:^[ \t]*(" + _LIST_MARKER.pattern + r")|(?<=[.!?:;]\s)[ \t]*((?:\u2022|\(?\d{1,3}[.)]|\(?[a-z]\))\s+))",
+    r"(?:^[ \t]*(" + _LIST_MARKER.pattern + r")|(?<=[.!?:;]\s)[ \t]*((?:\u2022|\(?\d{1,3}[.)]|\(?[a-z]\)"
+    r"|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)\))\s+))",
     re.IGNORECASE | re.MULTILINE,
 )
 # What a unit's cues are matched after: its list marker and opening punctuation.
