@@ -28,9 +28,13 @@ Algorithm, in four passes over the query:
    sentence are one task ("Describe how X works and why"). A clause's kind is its earliest
    cue match (ties: the longer match, then cue-table order).
    Weak cues (a pattern that begins with ``(?#weak)``, such as "in Python") type a clause
-   only when no other cue matches in it, and never start one: "In Rust, why does ...?" is
-   explain, "Using R, fit a model" is code. A leading weak phrase ("In Rust,") is never a
-   clause of its own.
+   only when no other cue matches in it (the earliest weak one then), and never start one:
+   "In Rust, why does ...?" is explain, "In R, plot a histogram" is code. A leading weak
+   phrase ("In Rust,") is never a clause of its own. The built-in table's last resorts are
+   weak too: a request to build something technical ("Put together a small Node.js server")
+   is code, and any other question that names no task is solve when it holds a number
+   ("Will 20 GB last 30 days?") and explain otherwise ("Is it safe for file names with
+   spaces?"), so that a question is never left without a task.
 4. Assemble segments. Task clauses are never merged, so two solve sentences stay two
    segments. Then, in order:
    - a unit that details the task before it joins that task whatever cues it holds: one
@@ -118,7 +122,7 @@ ENGLISH = Language(
         "solve": (
             r"\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
             r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
-            r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e)\b(?!\()",
+            r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e)\b(?![-(])",
             # Verbs that are nouns too ("the design of", "each round") only with an object.
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
@@ -137,6 +141,11 @@ ENGLISH = Language(
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
             r"|score|grade|temperature|weight)\b",
             rf"\btell\s+me\s+(?:what|how\s+much|how\s+many)\b{_SAME_CLAUSE}\d",
+            r"\blist\s+(?:all|the)\s+(?:\w+\s+)?(?:primes?|numbers?|divisors?|factors?|solutions?|roots?|subsets?"
+            r"|permutations?|combinations?)\b",
+            r"\b(?:suggest|propose|find|give)\s+an?\s+(?:\w+\s+)?(?:schedule|rotation|plan|split|allocation|assignment"
+            r"|arrangement)\b",
+            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?:\w+\s+)?(?:formula|equation|estimate)\b",
             r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
             # "Which is the better deal?": comparing quantities, not merits.
             r"(?:^|(?<=,\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
@@ -166,18 +175,27 @@ ENGLISH = Language(
             # Follow-ups with something to compute.
             rf"\b(?:what|how)\s+about\b{_MATHY}",
             rf"^and\s+(?:for|with|if|when|at)\b{_MATHY}",
+            # A question that names no task but holds a number asks for a result. (Matched from the
+            # number on, so any other weak cue earlier in the question comes first.)
+            WEAK + r"\d[^\n]*\?$",
         ),
         "explain": (
+            # Not in compounds: "compare-and-swap".
             r"\b(?:explain|describe|justify|clarify|elaborate|discuss|interpret|compare|contrast|summari[sz]e"
-            r"|illustrate|define)\b",
-            r"\bwhy\b",
+            r"|illustrate|define)\b(?!-)",
+            # Not reported speech: "My kid asked why the moon changes shape."
+            r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
+            r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
+            r"\b(?:give|draw|provide|show)\s+(?:me\s+)?an?\s+(?:\w+\s+)?(?:picture|diagram|illustration|analogy)\b",
+            r"\ban?\s+(?:\w+\s+)?explanation\s+of\b",
             r"\bwalk\s+(?:me\s+|us\s+)?through\b",
             r"\bshow\s+(?:your|the|all|each|every|me\s+the)\s+(?:work|working|steps?|reasoning|calculations?"
             r"|derivation)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
             r"\btell\s+me\s+(?:why|how|about|what)\b",
-            r"\bwhat\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
+            r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
             r"\bis\s+it\s+(?:true|safe|worth|a\s+good\s+idea|a\s+bad\s+idea)\b",
             r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation|overview"
             r"|intuition|summary)\b",
@@ -186,6 +204,9 @@ ENGLISH = Language(
             # Follow-ups: "What about negative numbers?", "And for an empty list?"
             r"\b(?:what|how)\s+about\b",
             r"^and\s+(?:for|with|if|when)\b",
+            # Any other question that names no task asks for an answer in prose (matched on its "?"
+            # alone, so that it is the last resort).
+            WEAK + r"\?$",
         ),
         "code": (
             r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me)\s+"
@@ -205,6 +226,11 @@ ENGLISH = Language(
             r"\bhow\s+(?:would|do|does|can|could|should|to|might)\s+(?:you\s+|i\s+|we\s+|one\s+)?"
             r"(?:implement|code|write|program|build|fix)\b",
             WEAK + _IN_LANG,
+            # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
+            WEAK + r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|now\s+)?(?:write|build|create|put\s+together|set\s+up"
+            r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:server|endpoint|api|app|command|database"
+            r"|table|website|web|http|json|csv|xml|yaml|files?|cli|bot|docker|container|library|package|plugin|frontend"
+            rf"|backend|service|node\.js|flask|django|react|{_LANGS})(?![\w+#]))",
             # "How do I find the median in Python?" asks for code: longer than explain's "how do".
             rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
             rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
@@ -216,7 +242,8 @@ ENGLISH = Language(
             r"|update|parallelize|vectori[sz]e)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
-            r"|example|module|tests?|struct|functions|methods))\b",
+            r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
+            r"|logic))\b",
             r"\bmake\s+(?:it|them)\b",
             r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
             r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
@@ -230,7 +257,7 @@ ENGLISH = Language(
     elaboration=r"(?:(?:it|they|this|that)\s+|(?:the|your|each|every|its)\s+(?:[\w-]+\s+){1,3}?)(?:should|must|shall"
     r"|needs?\s+to|has\s+to|have\s+to|will|may|can|cannot|can't|is\s+expected\s+to)\b|make\s+(?:it|sure)\b"
     r"|(?:explain|describe)\s+(?:it|this|that)\s+(?:like|as\s+if|simply|in\s+simple|for\s+a|to\s+a)\b",
-    continuation=r"(?:it|its|it's|this|that|these|those|they|them|the|your|each|every|our|both|all|there|use|using"
+    continuation=r"(?:it|its|it's|this|that|these|those|they|them|the|your|each|every|our|both|all|there|use|using|i|i'm|my|we"
     r"|make|keep|avoid|don't|do\s+not|include|ensure|assume|return|handle|only|ideally|preferably|please|also|but"
     r"|with|without|here|here's|note|input|output|for\s+example|e\.g\.|i\.e\.|" + _LANGS + r")\b",
 )
@@ -313,7 +340,7 @@ FRENCH = Language(
             rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
         ),
         "explain": (
-            r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?|commente[zr]?|interprète"
+            r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?(?!-)|commente[zr]?|interprète"
             r"|interprétez|discute[zr]?|définis|définissez|illustre[zr]?|clarifie[zr]?|résume[zr]?)\b",
             r"\bpourquoi\b",
             r"\bcomment\s+(?:fonctionne|fonctionnent|marche|marchent|se\s+fait|est-ce|peut-on|faire|expliquer)\b",
@@ -365,7 +392,7 @@ SPANISH = Language(
             rf"^y\s+(?:con|para|si|cuando|en)\b{_MATHY}",
         ),
         "explain": (
-            r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|comenta|comente"
+            r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|compare(?!-)|comenta|comente"
             r"|interpreta|interprete|discute|discuta|define|defina|aclara|aclare|resume|resuma|ilustra|ilustre)\b",
             # With a clitic the stress mark moves: "explícame", "descríbelo".
             r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
