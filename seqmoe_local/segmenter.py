@@ -43,10 +43,10 @@ Algorithm, in four passes over the query:
      ends with a colon ("Write a program that does the following:", "It should check that:");
    - a fenced block joins the segment before it (the code a task talks about);
    - a unit with no cue is context ("other"): it joins a neighbouring "other" segment, and it
-     continues the task before it (an elaboration: "The tables are ...", "Use only the
-     standard library.") unless it starts something new ("Suppose ...", "Let ...",
-     "Thanks!"). A fenced block that opens the query is data: it starts an "other" segment,
-     which following context joins.
+     continues the task before it when it starts like a detail of it (an elaboration: "The
+     tables are ...", "Use only the standard library.", "I weigh 70 kg."); otherwise
+     ("Thanks!", "Suppose ...") it is an "other" segment of its own. A fenced block that
+     opens the query is data: it starts an "other" segment, which following context joins.
 
 Fallback: when no cue matches anywhere (an unsupported language, gibberish), every unit is
 context, so the query comes back as one "other" segment covering the whole stripped query.
@@ -101,10 +101,11 @@ _LANGS = (
     r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|(?-i:R|C)(?![\w+#^']))"
 )
 _IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
-# Something to compute in a follow-up ("What about 7 * 8?", "And for n = 10?").
-# A clause ends at a comma, a semicolon or a joining word: a pattern spanning "from here to
-# the language name" must not reach into the next clause ("Find x, then write it in Python").
+# A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
+# pattern spanning "from here to the language name" must not reach into the next clause
+# ("Find x, then write it in Python").
 _SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y|luego)\b)[^.?!\n,;()])*?"
+# Something to compute in a follow-up ("What about 7 * 8?", "And for n = 10?").
 _MATHY = _SAME_CLAUSE + r"(?:\d|[=+*/^])"
 _REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
 
@@ -445,8 +446,13 @@ def _alternation(field: str) -> str:
     return "|".join(f"(?:{getattr(language, field)})" for language in LANGUAGES.values())
 
 
+# The role whose list items under a lead-in ending with ":" detail one deliverable ("Write a
+# program that: - reads ... - prints ..."); under other lead-ins each item is a part of its own.
+_PROGRAM_ROLE = "code"
+
 # Stands in for masked code: not a word character, not whitespace, not punctuation.
 _MASK = "\ufffc"
+_MASK_RUN = re.compile(_MASK + "{2,}")
 _CODE = re.compile(r"```.*?(?:```|\Z)|``[^\n]+?``|`[^`\n]+`", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|[\u3002\uff01\uff1f]+")
 _LIST_MARKER = re.compile(r"(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-z]\)|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)[.)])\s+", re.IGNORECASE)
@@ -507,13 +513,13 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
         ):
             # A detail of the task before: its list items, its code, "It should ..." sentences.
             segments[-1] = (previous, segments[-1][1], end)
-            items_detail = previous == "code" and (items_detail and is_item or masked[:end].endswith(":"))
+            items_detail = previous == _PROGRAM_ROLE and (items_detail and is_item or masked[end - 1] == ":")
             continue
         items_detail = False
         clauses = _clauses(masked, start, body, end, table)
         if clauses:
             segments.extend(clauses)
-            items_detail = clauses[-1][0] == "code" and masked[:end].endswith(":")
+            items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
             continue
         joins_previous = segments and (
             start in fence_starts or previous == OTHER or _CONTINUATION.match(masked, body, end)
@@ -603,8 +609,11 @@ def _ends_sentence(masked: str, m: re.Match[str]) -> bool:
     following = masked[nxt : nxt + 1]
     if punct.startswith("..") or "\u2026" in punct:
         return following.isupper()
-    if punct == "!" and m.start() > 0 and (masked[m.start() - 1].isdigit() or masked[m.start() - 1] == ")"):
-        # A factorial ("16! mod 17", "(p - 1)! = ...") unless a new sentence visibly starts.
+    before = masked[max(0, m.start() - 2) : m.start()]
+    if punct == "!" and before and (
+        before[-1].isdigit() or before[-1] == ")" or (before[-1].isalpha() and not before[:-1].isalnum())
+    ):
+        # A factorial ("16! mod 17", "(p - 1)! = ...", "n! for n >= 0") unless a new sentence visibly starts.
         return following == "" or following.isupper()
     if punct != ".":
         return True
@@ -622,11 +631,10 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
     means the start of the sentence; offsets below are relative to `start`.
     """
     text = masked[start:end]
-    shift = body - start
-    words = masked[body:end]
-    # (position, -length, table order, role, weak, end)
+    words, at = _squeeze(masked, body, end)
+    # (position, -length, table order, role, weak, end), positions relative to `start`
     hits = sorted(
-        (m.start() + shift, m.start() - m.end(), order, role, weak, m.end() + shift)
+        (at[m.start()] - start, at[m.start()] - at[m.end()], order, role, weak, at[m.end()] - start)
         for order, (role, pattern, weak) in enumerate(table)
         for m in pattern.finditer(words)
     )
@@ -660,6 +668,27 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
         else:
             clauses.append((kind, start + a, start + b))
     return clauses
+
+
+def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
+    """masked[a:b] with each run of masked code cut to one character, and each offset's place in `masked`.
+
+    The cues then cost the same for a pasted 500-line file as for a one-word snippet; a run of
+    masked characters matches no cue anyway.
+    """
+    text = masked[a:b]
+    if _MASK * 2 not in text:
+        return text, range(a, b + 1)
+    parts: list[str] = []
+    offsets: list[int] = []
+    last = 0
+    for m in _MASK_RUN.finditer(text):
+        parts.append(text[last : m.start() + 1])
+        offsets.extend(range(a + last, a + m.start() + 1))
+        last = m.end()
+    parts.append(text[last:])
+    offsets.extend(range(a + last, b + 1))
+    return "".join(parts), offsets
 
 
 def _holds_task(text: str, a: int, b: int, hits: list[tuple], weak_spans: list[tuple[int, int]]) -> bool:
