@@ -54,8 +54,9 @@ def test_labels_tile_the_question(record: dict) -> None:
 
 
 # The test-part questions whose task-kind set was wrong when the test part was measured (once,
-# after tuning on dev only: 112 of 118 right). They are not tuned on; they stay listed so that
-# a change that fixes one must say so here, and any other miss fails.
+# after tuning on dev only: batch 4, 112 of 118 right; batch 5, written and committed before any
+# run on it, 111 of 120 right). They are not tuned on; they stay listed so that a change that
+# fixes one must say so here, and any other miss fails.
 KNOWN_MISSES = {
     "en-math-45": "'Is it a right triangle?' after side lengths: read as explain, labelled solve",
     "en-day-39": "'What will I pay per month?': no cue for a quantity asked this way; the question fallback says explain",
@@ -63,7 +64,22 @@ KNOWN_MISSES = {
     "en-algo-47": "'then write it in Go': Go is not a language name the cues know",
     "en-list-34": "'Define a function in mathematics.' read as code; 'Give the domain of ...' has no cue",
     "en-block-34": "'What is the value of y?' about code is explain by the rules; the cue says solve",
+    # batch 5
+    "en-day-b5-03": "'Help me split a ... bill ... with an 18% tip.': no task found, labelled solve",
+    "en-day-b5-09": "'Give me some tips for ...': no task found, labelled explain",
+    "en-block-b5-05": "'Add memoization to this ... and analyze ...' read as one solve part; the code change is lost",
+    "en-block-b5-07": "'Also add a line that computes ...' after an R block joins the explain part; the code request is lost",
+    "en-follow-b5-03": "'What do you get for 2^20 then?' read as explain, labelled solve",
+    "de-math-b5-03": "'Wie teuer ist es jetzt?' (a quantity) read as explain, labelled solve",
+    "fr-expl-b5-02": "'C'est quoi la différence entre ... en C++ ?' read as code, labelled explain",
+    "fr-code-b5-02": "'Code-moi une fonction ...': no task found, labelled code",
+    "es-follow-b5-01": "'Pásalo a Java, por favor.' (port it): no task found, labelled code",
 }
+
+# The test-part questions that came back with no task at all when measured (batch 4: none;
+# batch 5: these four, all also in KNOWN_MISSES). The floor is none; they are listed,
+# not tuned on, so that any other lost task fails and a fixed one must be taken out here.
+KNOWN_NO_TASK = {"en-day-b5-03", "en-day-b5-09", "fr-code-b5-02", "es-follow-b5-01"}
 
 
 def test_every_test_question_gets_its_task_kinds() -> None:
@@ -87,7 +103,8 @@ def test_no_test_question_loses_its_only_task() -> None:
         r["id"] for r in TEST
         if _task_kinds([s["kind"] for s in r["segments"]]) and not _task_kinds([s.kind for s in segment(r["query"])])
     ]
-    assert not lost, f"questions without a task: {lost}"
+    assert not [i for i in lost if i not in KNOWN_NO_TASK], f"questions without a task: {lost}"
+    assert not KNOWN_NO_TASK - set(lost), f"now with a task, take them out of KNOWN_NO_TASK: {sorted(KNOWN_NO_TASK - set(lost))}"
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=[r["id"] for r in RECORDS])
