@@ -2,6 +2,12 @@
 
 The segmenter is pure regex and string code: deterministic, fast, no models. Roles are data:
 `segment` takes a cue table (role -> regexes) so a config file can add a role with its own cues.
+The built-in knowledge is data per language (`LANGUAGES`: English, German, French, Spanish):
+each `Language` holds its cues per role, the words that join clauses, and how a sentence that
+details the task before it begins. `DEFAULT_CUES` is all languages' cues merged per role; a
+role's `cues` in models.toml replace them for that role. What a correct split is, is written
+down in ``seqmoe_local/data/SEGMENTER_CORPUS.md`` (the labelling rules), and measured on the
+labelled corpus beside it by ``scripts/bench_segmenter.py``.
 
 Algorithm, in four passes over the query:
 
@@ -13,35 +19,55 @@ Algorithm, in four passes over the query:
    (capital letter, list marker, blank line before), and the end of each fenced block.
    Decimals ("1.5"), abbreviations ("e.g.", "i.e.", "vs.", ...), list numbers ("2.") and
    ellipses followed by a lower-case word do not end a sentence.
-3. Split units into clauses. A clause starts where a cue matches right after a joiner
-   (",", ";", a line break, "and", "then", with fillers such as "also" or "can you"), but only
-   if an earlier cue in the same unit already started a task: "sum and product" stays whole,
-   and a leading "Given a list of integers, find ..." stays with its task. Neighbouring
-   clauses of the same kind in one sentence are one task ("Describe how X works and why").
-   A clause's kind is its earliest cue match (ties: the longer match, then cue-table order).
+3. Split units into clauses. Cues are matched on the unit after its list marker and opening
+   punctuation ("¿"), so a cue anchored with ^ means "the unit starts with". A clause starts
+   where a cue matches right after a joiner (",", ";", a line break, "and", "then", "und",
+   "puis", "y", ..., with fillers such as "also" or "can you"), but only if the text before it
+   already holds a cue: "sum and product" stays whole, and a leading "Given a list of
+   integers, find ..." stays with its task. Neighbouring clauses of the same kind in one
+   sentence are one task ("Describe how X works and why"). A clause's kind is its earliest
+   cue match (ties: the longer match, then cue-table order).
+   Weak cues (a pattern that begins with ``(?#weak)``, such as "in Python") type a clause
+   only when no other cue matches in it (the earliest weak one then), and never start one:
+   "In Rust, why does ...?" is explain, "In R, plot a histogram" is code. A leading weak
+   phrase ("In Rust,") is never a clause of its own. The built-in table's last resorts are
+   weak too: a request to build something technical ("Put together a small Node.js server")
+   is code, and any other question that names no task is solve when it holds a number
+   ("Will 20 GB last 30 days?") and explain otherwise ("Is it safe for file names with
+   spaces?"), so that a question is never left without a task.
 4. Assemble segments. Task clauses are never merged, so two solve sentences stay two
-   segments. A unit with no cue is context ("other") and joins a neighbouring "other"
-   segment, except that it continues the task before it when it reads like a follow-up
-   ("It should ...", "Use ...", "Here is ...") and a fenced block always joins the segment
-   before it (the code a task talks about). A fenced block that opens the query is data:
-   it starts an "other" segment, which following context joins.
+   segments. Then, in order:
+   - a unit that details the task before it joins that task whatever cues it holds: one
+     that opens with a subject and a modal ("It should ...", "Your program must ...",
+     "Das Programm soll ...") or "Make it ...", and each list item under a code task that
+     ends with a colon ("Write a program that does the following:", "It should check that:");
+   - a fenced block joins the segment before it (the code a task talks about);
+   - a unit with no cue is context ("other"): it joins a neighbouring "other" segment, and it
+     continues the task before it when it starts like a detail of it (an elaboration: "The
+     tables are ...", "Use only the standard library.", "I weigh 70 kg."); otherwise
+     ("Thanks!", "Suppose ...") it is an "other" segment of its own. A fenced block that
+     opens the query is data: it starts an "other" segment, which following context joins.
 
-Fallback: when no cue matches anywhere (another language, gibberish), every unit is context, so
-the query comes back as one "other" segment covering the whole stripped query. When any cue
-matches, the units it matched in become task segments of that kind: the best guess there is.
+Fallback: when no cue matches anywhere (an unsupported language, gibberish), every unit is
+context, so the query comes back as one "other" segment covering the whole stripped query.
+When any cue matches, the units it matched in become task segments of that kind: the best
+guess there is.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["DEFAULT_CUES", "OTHER", "Segment", "segment"]
+__all__ = ["DEFAULT_CUES", "LANGUAGES", "OTHER", "WEAK", "Language", "Segment", "merge_cues", "segment"]
 
 OTHER = "other"
+# A cue starting with this regex comment is weak: it types a clause only when no other cue
+# matches in it (see the module docstring). A comment keeps the cue a plain regex string, so
+# models.toml can use the marker too.
+WEAK = "(?#weak)"
 
 
 @dataclass(frozen=True)
@@ -54,91 +80,418 @@ class Segment:
     end: int
 
 
-# A compiled cue table: (role, pattern) pairs in table order.
-_Table = tuple[tuple[str, re.Pattern[str]], ...]
+@dataclass(frozen=True)
+class Language:
+    """What the segmenter knows about one language; every field but `cues` is a regex alternation."""
 
-_LANGS = r"(?:python|java(?:script)?|typescript|c\+\+|c#|rust|golang|ruby|sql|bash|haskell|kotlin|swift)"
+    cues: Mapping[str, tuple[str, ...]]  # role -> cue regexes, matched case-insensitively
+    joiners: str  # words after which a new clause may start ("and", "then")
+    fillers: str  # words that may sit between a joiner and the next cue ("also", "please")
+    elaboration: str  # how a unit that details the task before it starts ("It should")
+    continuation: str  # how a context unit that continues the task before it starts ("Use", "The")
+
+
+# A cue table compiled: (role, pattern, weak) in table order.
+_Table = tuple[tuple[str, re.Pattern[str], bool], ...]
+
+# Programming languages and query languages by name. R and C only in capitals, and never after
+# a one-letter word ("x in R", "for all z in C" are maths).
+_LANGS = (
+    r"(?:python|java(?:script)?|typescript|c\+\+|c#|rust|golang|ruby|sql|bash|haskell|kotlin|swift"
+    r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|(?-i:R|C)(?![\w+#^']))"
+)
+_IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
+# A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
+# pattern spanning "from here to the language name" must not reach into the next clause
+# ("Find x, then write it in Python").
+_SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y|luego)\b)[^.?!\n,;()])*?"
+# Something to compute in a follow-up ("What about 7 * 8?", "And for n = 10?").
+_MATHY = _SAME_CLAUSE + r"(?:\d|[=+*/^])"
+_REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
+
+# What "write a ..." must be about to be code.
+_CODE_NOUN = (
+    r"(?:code|function|program|script|class|method|snippet|query|queries|regex|regular\s+expression|implementation"
+    r"|version|unit\s+tests?|tests?|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
+    rf"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|{_LANGS})(?![\w+#])"
+)
 
 # Verbs are written in their base (imperative) form on purpose: "a function that computes x"
-# describes code, it is not a new "compute" task.
-DEFAULT_CUES: dict[str, tuple[str, ...]] = {
-    "solve": (
-        r"\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|estimate"
-        r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out)\b",
-        r"\bshow\s+that\b",
-        r"\bhow\s+(?:many|much|far|long|fast|often)\b",
-        # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
-        r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b[^.?!\n]*?\d",
-        r"\bwhat(?:'s|\s+is|\s+are)\s+the\s+(?:value|sum|product|result|answer|probability|area|volume"
-        r"|perimeter|derivative|integral|limit|average|mean|median|remainder|speed|distance)\b",
-        r"^(?:is|are)\s(?=[^?\n]*\d[^?\n]*\?)",
-    ),
-    "explain": (
-        r"\b(?:explain|describe|justify|clarify|elaborate|discuss|interpret|compare|summari[sz]e)\b",
-        r"\bwhy\b",
-        r"\bwalk\s+(?:me\s+|us\s+)?through\b",
-        r"\bshow\s+(?:your|the|all)\s+(?:work|working|steps|reasoning)\b",
-        r"\bhow\s+(?:does|do|did|is|are|come|can|could)\b",
-        r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens)\b",
-        r"\btell\s+me\s+(?:why|how|about)\b",
-    ),
-    "code": (
-        r"\b(?:write|create|give|generate|provide)\s+(?:me\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){0,3}?"
-        r"(?:code|function|program|script|class|method|snippet|query|regex|regular\s+expression"
-        rf"|implementation|version|unit\s+tests?|tests?|{_LANGS})(?![\w+#])",
-        r"\b(?:implement|refactor|debug)\b",
-        r"\bcode\s+(?:up|it|this|that|a|an|the)\b",
-        r"\bfix\s+(?:this|the|my)\s+(?:code|function|program|script|query)\b",
-        r"\b(?:find|spot|fix|locate)(?:\s+and\s+fix)?\s+(?:the\s+|a\s+|any\s+|all\s+)?bugs?\b",
-        r"\bhow\s+(?:would|do|does|can|could|should|to|might)\s+(?:you\s+|i\s+|we\s+|one\s+)?"
-        r"(?:implement|code|write|program|build)\b",
-        rf"\b(?:in|using)\s+{_LANGS}(?![\w+#])",
-        # "How do I find the median in Python?" asks for code: longer than explain's "how do".
-        rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b[^.?!\n]*?\b(?:in|using)\s+{_LANGS}(?![\w+#])",
-    ),
-}
+# describes code, it is not a new "compute" task. A verb followed by "(" is code ("count(*)").
+ENGLISH = Language(
+    cues={
+        "solve": (
+            r"\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
+            r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
+            r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e)\b(?![-(])",
+            # Verbs that are nouns too ("the design of", "each round") only with an object.
+            r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
+            r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
+            r"\bshow\s+that\b",
+            r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely)\b",
+            r"\bby\s+(?:what|how\s+much|how\s+many)\b",
+            # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
+            r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b" + _SAME_CLAUSE + r"\d",
+            r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
+            r"(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
+            r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
+            r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
+            r"|length|height|weight|mass|growth\s+rate)\b",
+            r"^(?:is|are|does|do)\s(?=[^?\n]*\d[^?\n]*\?)",
+            # "What percentage ...?", "What score do I need ...?": a quantity asked for.
+            r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
+            r"|score|grade|temperature|weight)\b",
+            rf"\btell\s+me\s+(?:what|how\s+much|how\s+many)\b{_SAME_CLAUSE}\d",
+            r"\blist\s+(?:all|the)\s+(?:\w+\s+)?(?:primes?|numbers?|divisors?|factors?|solutions?|roots?|subsets?"
+            r"|permutations?|combinations?)\b",
+            r"\b(?:suggest|propose|find|give)\s+an?\s+(?:\w+\s+)?(?:schedule|rotation|plan|split|allocation|assignment"
+            r"|arrangement)\b",
+            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?:\w+\s+)?(?:formula|equation|estimate)\b",
+            r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
+            # "Which is the better deal?": comparing quantities, not merits.
+            r"(?:^|(?<=,\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
+            r"|biggest|greater|greatest|heavier|heaviest)\b|[^.?!\n]*\b(?:pays|costs?|earns?|saves?)\s+(?:the\s+)?"
+            r"(?:most|least|more|less)\b)",
+            # "Will I run out at this rate?", "Do we have enough?": a yes/no settled by calculation.
+            r"^(?:will|would|do|does|can|could|is|are)\s+(?:i|we|you|it|they|there|that|this)\b[^.?!\n]*?\b(?:run\s+out"
+            r"|enough|in\s+time|afford|exceed|break\s+even)\b",
+            r"\bwrite\s+(?:\S+\s+){1,4}?as\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|product|sum"
+            r"|power|polynomial|mixed\s+number)\b",
+            # Not "write a regular expression" nor "write a Google Sheets formula": those are code.
+            r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?!(?:\w+\s+){0,2}?(?:regular\s|excel\b|google\b|spreadsheet\b|sheets\b))"
+            r"(?:\w+\s+){0,2}?(?:equation|formula|recurrence|expression|inequality|proof|closed\s+form)s?\b",
+            r"\b(?:check|decide|verify|test|determine)\s+(?:whether|if|that)\b",
+            r"\b(?:order|sort|arrange|rank)\s+(?:these|the\s+following|them)\b",
+            # Coming up with an algorithm is solving; describing a known one is explaining.
+            r"\b(?:give|present|propose|describe|outline|sketch|suggest)\s+an?\s+(?:[\w()^+*/,-]+\s+){0,4}?"
+            r"(?:algorithm|data\s+structure|procedure|scheme|strategy|protocol|reduction)\b",
+            r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
+            r"|closed\s+form|sequence|matrix|instance)\b",
+            r"\bgive\s+an?\s+(?:\w+\s+)?example\s+of\b",
+            # "Define a grammar for ...": a construction to a specification; "Define a BST." is a concept.
+            r"\bdefine\s+an?\s+(?:[\w-]+\s+){0,3}?(?:grammar|language|automaton|machine|function|sequence|relation"
+            r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism|homomorphism)\b[^.?!\n]*?\b(?:for|that"
+            r"|such|which|whose|on|from)\b",
+            r"\bwhen\s+(?:does|do|is|are|will|can)\b[^.?!\n]*?\b(?:hold|holds|attained|converge|converges|vanish)\b",
+            # Follow-ups with something to compute.
+            rf"\b(?:what|how)\s+about\b{_MATHY}",
+            rf"^and\s+(?:for|with|if|when|at)\b{_MATHY}",
+            # A question that names no task but holds a number asks for a result. (Matched from the
+            # number on, so any other weak cue earlier in the question comes first.)
+            WEAK + r"\d[^\n]*\?$",
+        ),
+        "explain": (
+            # Not in compounds: "compare-and-swap".
+            r"\b(?:explain|describe|justify|clarify|elaborate|discuss|interpret|compare|contrast|summari[sz]e"
+            r"|illustrate|define)\b(?!-)",
+            # Not reported speech: "My kid asked why the moon changes shape."
+            r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
+            r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
+            r"\b(?:give|draw|provide|show)\s+(?:me\s+)?an?\s+(?:\w+\s+)?(?:picture|diagram|illustration|analogy)\b",
+            r"\ban?\s+(?:\w+\s+)?explanation\s+of\b",
+            r"\bwalk\s+(?:me\s+|us\s+)?through\b",
+            r"\bshow\s+(?:your|the|all|each|every|me\s+the)\s+(?:work|working|steps?|reasoning|calculations?"
+            r"|derivation)\b",
+            r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
+            r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
+            r"\btell\s+me\s+(?:why|how|about|what)\b",
+            r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
+            r"\bis\s+it\s+(?:true|safe|worth|a\s+good\s+idea|a\s+bad\s+idea)\b",
+            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation|overview"
+            r"|intuition|summary)\b",
+            r"\b(?:give|provide|offer)\s+(?:me\s+)?(?:an?\s+|the\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation"
+            r"|intuition|overview|justification|summary|analogy)\b",
+            # Follow-ups: "What about negative numbers?", "And for an empty list?"
+            r"\b(?:what|how)\s+about\b",
+            r"^and\s+(?:for|with|if|when)\b",
+            # Any other question that names no task asks for an answer in prose (matched on its "?"
+            # alone, so that it is the last resort).
+            WEAK + r"\?$",
+        ),
+        "code": (
+            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me)\s+"
+            rf"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
+            rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
+            rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
+            # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
+            rf"\b(?:in|using|with)\s+{_LANGS}\s*,(?!\s*(?:why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
+            r"|compare|discuss)\b)" + _REST_OF_CLAUSE,
+            rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
+            r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
+            r"\b(?:implement|reimplement|refactor|debug)\b",
+            r"\bcode\s+(?:up|it|this|that|a|an|the)\b",
+            r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your)\s+(?:\w+\s+){0,2}?(?:code|function|program|script"
+            r"|query|bug|error|loop|class|method|snippet))\b",
+            r"\b(?:find|spot|fix|locate)(?:\s+and\s+fix)?\s+(?:the\s+|a\s+|any\s+|all\s+)?bugs?\b",
+            r"\bhow\s+(?:would|do|does|can|could|should|to|might)\s+(?:you\s+|i\s+|we\s+|one\s+)?"
+            r"(?:implement|code|write|program|build|fix)\b",
+            WEAK + _IN_LANG,
+            # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
+            WEAK + r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|now\s+)?(?:write|build|create|put\s+together|set\s+up"
+            r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:server|endpoint|api|app|command|database"
+            r"|table|website|web|http|json|csv|xml|yaml|files?|cli|bot|docker|container|library|package|plugin|frontend"
+            rf"|backend|service|node\.js|flask|django|react|{_LANGS})(?![\w+#]))",
+            # "How do I find the median in Python?" asks for code: longer than explain's "how do".
+            rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
+            rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
+            # "Compute the median per month in SQL": the work is done by the code asked for.
+            r"\b(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
+            rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
+            # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
+            r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
+            r"|update|parallelize|vectori[sz]e)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
+            r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
+            r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
+            r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
+            r"|logic))\b",
+            r"\bmake\s+(?:it|them)\b",
+            r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
+            r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
+            r"|columns?|options?|flags?|features?|buttons?)\b",
+            r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
+        ),
+    },
+    joiners=r"and|then",
+    fillers=r"and|then|also|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
+    r"|second(?:ly)?|(?:can|could|would|will)\s+you",
+    elaboration=r"(?:(?:it|they|this|that)\s+|(?:the|your|each|every|its)\s+(?:[\w-]+\s+){1,3}?)(?:should|must|shall"
+    r"|needs?\s+to|has\s+to|have\s+to|will|may|can|cannot|can't|is\s+expected\s+to)\b|make\s+(?:it|sure)\b"
+    r"|(?:explain|describe)\s+(?:it|this|that)\s+(?:like|as\s+if|simply|in\s+simple|for\s+a|to\s+a)\b",
+    continuation=r"(?:it|its|it's|this|that|these|those|they|them|the|your|each|every|our|both|all|there|use|using|i|i'm|my|we"
+    r"|make|keep|avoid|don't|do\s+not|include|ensure|assume|return|handle|only|ideally|preferably|please|also|but"
+    r"|with|without|here|here's|note|input|output|for\s+example|e\.g\.|i\.e\.|" + _LANGS + r")\b",
+)
+
+_DE_CODE_NOUN = r"(?:[\w+#]+-)?(?:funktion|programm|code|skript|script|klasse|methode|abfrage|regex|implementierung|version|tests?|unittests?)"
+GERMAN = Language(
+    cues={
+        "solve": (
+            r"\b(?:berechne|löse|bestimme|ermittle|finde|beweise|vereinfache|schätze|entwirf|entwickle|konzipiere"
+            r"|konstruiere|leite|folgere|zähle|faktorisiere|integriere|differenziere|analysiere|klassifiziere|minimiere"
+            r"|maximiere|runde|(?:berechnen|lösen|bestimmen|ermitteln|finden|beweisen|vereinfachen|schätzen|entwerfen"
+            r"|entwickeln|konzipieren|konstruieren|leiten|folgern|zählen|faktorisieren|integrieren|differenzieren"
+            r"|analysieren|klassifizieren|minimieren|maximieren|runden)\s+sie)\b(?!\()",
+            r"\bprüfe(?:n\s+sie)?\b[^.?!\n]{0,30}?\bob\b",
+            r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
+            r"|entfernung|dauer)\b",
+            r"\bzeige(?:n\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
+            r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
+            r"\b(?:was|wie\s+viel)\s+(?:ist|sind|ergibt|ergeben|macht|beträgt)\b" + _SAME_CLAUSE + r"\d",
+            r"\bwas\s+(?:ist|sind)\s+(?:der|die|das|sein|seine|ihr|ihre|dein|deine|mein|meine)\s+(?:\w+\s+)?(?:wert|summe|produkt|ergebnis|wahrscheinlichkeit"
+            r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
+            r"|geschwindigkeit|entfernung|laufzeit|komplexität|anzahl|preis)\b",
+            rf"^und\s+(?:für|fuer|mit|wenn|bei)\b{_MATHY}",
+        ),
+        "explain": (
+            r"\b(?:erkläre|erklär|beschreibe|begründe|vergleiche|erläutere|diskutiere|interpretiere|definiere"
+            r"|veranschauliche|(?:erklären|beschreiben|begründen|vergleichen|erläutern|diskutieren|interpretieren"
+            r"|definieren|veranschaulichen)\s+sie)\b",
+            r"\b(?:warum|wieso|weshalb)\b",
+            r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
+            r"\bwas\s+(?:ist|sind|bedeutet|bedeuten|passiert|macht|gibt|tut)\b",
+            r"^und\s+(?:für|fuer|mit|wenn|bei)\b",
+        ),
+        "code": (
+            r"\b(?:schreib(?:e|en\s+sie)?|erstelle|erstellen\s+sie|erzeuge|gib|geben\s+sie|generiere|programmiere"
+            r"|definiere)\s+(?:mir\s+|uns\s+)?(?:(?:eine?[nmrs]?|die|den|das|der|dem|etwas)\s+)?(?:[\w+#-]+\s+){0,3}?"
+            rf"{_DE_CODE_NOUN}\b",
+            r"\b(?:implementiere|programmiere|debugge|refaktoriere|(?:implementieren|programmieren|debuggen"
+            r"|refaktorieren)\s+sie)\b",
+            r"\b(?:änder(?:e|n\s+sie)|erweiter(?:e|n\s+sie)|konvertier(?:e|en\s+sie)|übersetz(?:e|en\s+sie)"
+            r"|portier(?:e|en\s+sie)|optimier(?:e|en\s+sie)|korrigier(?:e|en\s+sie)|mach(?:e|en\s+sie)?"
+            r"|schreib(?:e|en\s+sie)?)\s+(?:(?:die|den|das|diese[nms]?)\s+(?:[\w+#-]+\s+)?" + _DE_CODE_NOUN
+            + r"|ihn|es|sie)\b",
+            rf"\bwie\b{_SAME_CLAUSE}\b(?:ich|man|wir)\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
+            # Verb last, as after a modal: "Kannst du eine Funktion schreiben, die ...", "... umschreiben?"
+            r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
+            + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
+            r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
+        ),
+    },
+    joiners=r"und|dann|danach|anschließend",
+    fillers=r"und|dann|danach|anschließend|außerdem|auch|bitte|jetzt|nun|zum\s+schluss|schließlich|zuletzt"
+    r"|zusätzlich|abschließend|kannst\s+du|können\s+sie",
+    elaboration=r"(?:(?:es|sie|er)\s+|(?:das|die|der|dein|deine|ihr|ihre|jede|jeder|jedes)\s+(?:[\w-]+\s+){1,2}?)"
+    r"(?:soll|sollte|muss|müssen|sollen|darf|kann)\b",
+    continuation=r"(?:es|sie|er|das|die|der|dies|diese[rsm]?|dein|deine|verwende|benutze|nutze|achte|ohne|mit|nur"
+    r"|aber|auch|bitte|hier)\b",
+)
+
+_FR_CODE_NOUN = (r"(?:fonction|programme|code|script|classe|méthode|requête|tests?|expression\s+régulière|regex"
+                 r"|implémentation|version|exemple)")
+FRENCH = Language(
+    cues={
+        "solve": (
+            r"\b(?:calcule[zr]?|résous|résolvez|résoudre|détermine[zr]?|trouve[zr]?|démontre[zr]?|prouve[zr]?"
+            r"|simplifie[zr]?|factorise[zr]?|estime[zr]?|conçois|concevez|concevoir|construis|construisez|construire"
+            r"|évalue[zr]?|dérive[zr]?|déduis|déduisez|déduire|analyse[zr]?|prédis|prédisez|intègre|intégrez"
+            r"|minimise[zr]?|maximise[zr]?|élabore[zr]?|arrondis(?:sez)?)\b(?!\()",
+            r"\bvérifie[zr]?\s+(?:que|si|qu['’])",
+            r"\bquel(?:le)?s?\s+(?:distance|vitesse|durée|valeur|probabilité|somme|prix|température|masse|hauteur"
+            r"|longueur|aire|surface|pourcentage|quantité|montant)\b",
+            r"\bmontre[zr]?\s+que\b",
+            r"\bcombien\b",
+            r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\b" + _SAME_CLAUSE + r"\d",
+            r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\s+(?:le|la|les|son|sa|ses|leur|mon|ma|ton|ta|votre|notre"
+            r"|l['’])\s*(?:\w+\s+)?(?:valeur|résultat|prix"
+            r"|somme|produit|probabilité|aire|volume|périmètre|dérivée|intégrale|limite|moyenne|médiane|reste|vitesse"
+            r"|distance|complexité|nombre|total|coût|pourcentage)\b",
+            rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
+        ),
+        "explain": (
+            r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?(?!-)|commente[zr]?|interprète"
+            r"|interprétez|discute[zr]?|définis|définissez|illustre[zr]?|clarifie[zr]?|résume[zr]?)\b",
+            r"\bpourquoi\b",
+            r"\bcomment\s+(?:fonctionne|fonctionnent|marche|marchent|se\s+fait|est-ce|peut-on|faire|expliquer)\b",
+            r"\bqu['’]est-ce\b",
+            r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
+            r"\bqu['’]en\s+est-il\b",
+            r"^et\s+(?:pour|avec|si|quand|dans)\b",
+        ),
+        "code": (
+            r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne-moi|donnez-moi|fournis|fournissez)\s+"
+            r"(?:(?:une?|du|des|le|la|les|cette|ce)\s+|l['’])?(?:[\w+#'’-]+\s+){0,3}?" + _FR_CODE_NOUN + r"\b",
+            r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
+            r"\br[ée][ée]cri(?:s|vez|re|t)\b",
+            r"\b(?:modifie[zr]?|corrige[zr]?|convertis(?:sez)?|tradui[st]|traduisez|adapte[zr]?|optimise[zr]?|étends"
+            r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
+            r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
+            rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+        ),
+    },
+    joiners=r"et|puis|ensuite",
+    fillers=r"et|puis|ensuite|enfin|aussi|également|maintenant|finalement|s['’]il\s+(?:te|vous)\s+plaît|peux-tu"
+    r"|pouvez-vous",
+    elaboration=r"(?:(?:il|elle)\s+|(?:le|la|les|ton|ta|votre|chaque)\s+(?:[\w-]+\s+){1,2}?)(?:doit|doivent|devra"
+    r"|devrait|peut)\b",
+    continuation=r"(?:il|elle|ils|elles|le|la|les|l['’]|cela|ceci|ce|cette|ton|ta|votre|utilise[zr]?|sans|avec"
+    r"|seulement|mais|aussi|voici)\b",
+)
+
+_ES_CODE_NOUN = (r"(?:función|funcion|programa|código|codigo|script|clase|método|consulta|pruebas?|expresión\s+regular"
+                 r"|regex|implementación|versión|ejemplo)")
+SPANISH = Language(
+    cues={
+        "solve": (
+            r"\b(?:calcula|calcule|calcular|resuelve|resuelva|resolver|determina|determine|determinar|encuentra"
+            r"|encuentre|encontrar|halla|halle|hallar|demuestra|demuestre|demostrar|simplifica|simplifique"
+            r"|simplificar|factoriza|factorice|estima|estime|diseña|diseñe|diseñar|construye|construya|evalúa|evalúe"
+            r"|analiza|analice|analizar|deduce|deduzca|predice|prediga|clasifica|clasifique|minimiza|minimice|maximiza"
+            r"|maximice|redondea|redondee)\b(?!\()",
+            r"\b(?:verifica|verifique|comprueba|compruebe)\s+(?:que|si)\b",
+            r"\bqu[eé]\s+(?:distancia|velocidad|valor|probabilidad|precio|porcentaje|cantidad|área|temperatura"
+            r"|duración)\b",
+            r"\bprueb[ae]\s+que\b",
+            r"\bcuánt[oa]s?\b",
+            r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\b" + _SAME_CLAUSE + r"\d",
+            r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\s+(?:el|la|los|las|su|sus|mi|mis|tu|tus|nuestro|nuestra)\s+"
+            r"(?:\w+\s+)?(?:valor|resultado|precio"
+            r"|suma|producto|probabilidad|área|volumen|perímetro|derivada|integral|límite|media|mediana|resto"
+            r"|velocidad|distancia|complejidad|número|total|coste|costo|porcentaje)\b",
+            rf"^y\s+(?:con|para|si|cuando|en)\b{_MATHY}",
+        ),
+        "explain": (
+            r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|compare(?!-)|comenta|comente"
+            r"|interpreta|interprete|discute|discuta|define|defina|aclara|aclare|resume|resuma|ilustra|ilustre)\b",
+            # With a clitic the stress mark moves: "explícame", "descríbelo".
+            r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
+            r"\bqu[eé]\s+diferencias?\b",
+            r"\bpor\s+qu[eé]\b",
+            r"\bc[oó]mo\s+(?:funciona|funcionan|se\s+\w+|es|son|puede|puedo)\b",
+            r"\bqu[eé]\s+(?:es|son|significa|hace|hacen|devuelve|imprime|pasa|ocurre|sucede)\b",
+            r"^y\s+(?:con|para|si|cuando|en)\b",
+        ),
+        "code": (
+            r"\b(?:escribe|escriba|escribir|crea|cree|crear|genera|genere|dame|deme|proporciona)\s+"
+            r"(?:(?:una?|el|la|los|las|algo\s+de)\s+)?(?:[\w+#-]+\s+){0,3}?" + _ES_CODE_NOUN + r"\b",
+            r"\b(?:implementa|implemente|implementar|depura|depure|refactoriza|refactorice)\b",
+            r"\bprogram[ae]\s+(?:una?|el|la)\b",
+            r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
+            r"\bcorr[ií]gel[oa]s?\b",
+            r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
+            r"|h[aá]z)l[oa]s?\b(?!\s+(?:para|con|de|otra)\b)",
+            r"\b(?:modifica|modifique|corrige|corrija|convierte|convierta|traduce|traduzca|adapta|adapte|optimiza"
+            r"|optimice|extiende|extienda)(?:l[oa]s?\b|\s+(?:esta|este|la|el|tu|su|mi)\s+(?:[\w+#-]+\s+)?"
+            r"(?:función|funcion|código|codigo|programa|método|clase|script|consulta|bucle|algoritmo)\b)",
+            rf"\bc[oó]mo\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+        ),
+    },
+    joiners=r"y|luego|después",
+    fillers=r"y|luego|después|además|también|ahora|finalmente|por\s+último|por\s+favor|puedes|podrías",
+    elaboration=r"(?:(?:el|la|los|las|tu|su|cada)\s+(?:[\w-]+\s+){1,2}?)?(?:debe|deben|debería|tiene\s+que"
+    r"|tendrá\s+que)\b",
+    continuation=r"(?:el|la|los|las|esto|eso|esta|este|tu|su|usa|use|utiliza|utilice|sin|con|solo|pero"
+    r"|también|aquí)\b",
+)
+
+LANGUAGES: dict[str, Language] = {"en": ENGLISH, "de": GERMAN, "fr": FRENCH, "es": SPANISH}
+
+
+def merge_cues(languages: Sequence[Language]) -> dict[str, tuple[str, ...]]:
+    """One cue table from several languages: each role's cues, language after language, roles in first-seen order."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for language in languages:
+        for role, patterns in language.cues.items():
+            merged[role] = merged.get(role, ()) + tuple(patterns)
+    return merged
+
+
+# What every role gets unless models.toml gives it `cues` (which replace these for that role).
+DEFAULT_CUES: dict[str, tuple[str, ...]] = merge_cues(list(LANGUAGES.values()))
+
+
+def _alternation(field: str) -> str:
+    return "|".join(f"(?:{getattr(language, field)})" for language in LANGUAGES.values())
+
+
+# The role whose list items under a lead-in ending with ":" detail one deliverable ("Write a
+# program that: - reads ... - prints ..."); under other lead-ins each item is a part of its own.
+_PROGRAM_ROLE = "code"
 
 # Stands in for masked code: not a word character, not whitespace, not punctuation.
 _MASK = "\ufffc"
+_MASK_RUN = re.compile(_MASK + "{2,}")
 _CODE = re.compile(r"```.*?(?:```|\Z)|``[^\n]+?``|`[^`\n]+`", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|[\u3002\uff01\uff1f]+")
-_LIST_MARKER = re.compile(r"(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-z]\))\s+", re.IGNORECASE)
-# A list marker where an item can begin: a line start, or right after a sentence or a colon.
-_ITEM_START = re.compile(r"(?:^|(?<=[.!?:;]\s))[ \t]*(" + _LIST_MARKER.pattern + ")", re.IGNORECASE | re.MULTILINE)
+_LIST_MARKER = re.compile(r"(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-z]\)|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)[.)])\s+", re.IGNORECASE)
+# A list marker where an item can begin: a line start, or right after a sentence or a colon
+# (there only a number, a letter or a bullet, since "1 + 2 + ... + n" and "... - 3" are maths).
+_ITEM_START = re.compile(
+    r"(?:^[ \t]*(" + _LIST_MARKER.pattern + r")|(?<=[.!?:;]\s)[ \t]*((?:\u2022|\(?\d{1,3}[.)]|\(?[a-z]\)"
+    r"|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)\))\s+))",
+    re.IGNORECASE | re.MULTILINE,
+)
+# What a unit's cues are matched after: its list marker and opening punctuation.
+_BODY_START = re.compile(r"(?:" + _LIST_MARKER.pattern + r")?[\s\"'(\u00bf\u00a1\u201c\u2018]*", re.IGNORECASE)
 _ABBREVIATIONS = frozenset(
     {"e.g", "i.e", "cf", "vs", "approx", "resp", "al", "ca", "mr", "mrs", "ms", "dr", "prof", "fig", "eq"}
 )
 # Words that may sit between a joiner and the cue verb of the next clause ("..., and then also explain").
-_FILLER_TAIL = re.compile(
-    r"(?:\b(?:and|then|also|please|now|finally|lastly|next|additionally|afterwards"
-    r"|(?:can|could|would|will)\s+you)\b[\s,]*)*\Z",
-    re.IGNORECASE,
-)
+_FILLER_TAIL = re.compile(r"(?:\b(?:" + _alternation("fillers") + r")\b[\s,]*)*\Z", re.IGNORECASE)
+_JOINING_WORD = re.compile(r"\b(?:" + _alternation("joiners") + r")\b", re.IGNORECASE)
+_ELABORATION = re.compile(_alternation("elaboration"), re.IGNORECASE)
+_CONTINUATION = re.compile(_alternation("continuation"), re.IGNORECASE)
 _LAST_WORD = re.compile(r"(?<!\S)\S{1,12}\Z")
 _SPACES = re.compile(r"\s*")
 _BLANKS = re.compile(r"[ \t]*")
-_JOINING_WORD = re.compile(r"\b(?:and|then)\b", re.IGNORECASE)
-# How a context sentence that follows a task shows it belongs to that task.
-_CONTINUATION = re.compile(
-    r"(?:it|its|it's|this|that|these|those|they|them|use|using|make|keep|avoid|don't|do\s+not"
-    r"|include|ensure|assume|return|handle|only|ideally|preferably|please|also|but|with|without"
-    r"|here|here's|note|for\s+example|e\.g\.|i\.e\.|" + _LANGS + r")\b",
-    re.IGNORECASE,
-)
+_WORD = re.compile(r"\w")
 
 
 def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list[Segment]:
     """Split `query` into ordered typed segments.
 
     `cues` maps each role name to regexes (matched case-insensitively) that mark a task of that
-    kind; it replaces DEFAULT_CUES entirely, and its order breaks ties between roles. Segments
+    kind; it replaces DEFAULT_CUES entirely, and its order breaks ties between roles. A regex
+    that begins with WEAK ("(?#weak)") is a weak cue (see the module docstring). Segments
     are ordered, do not overlap, carry no surrounding whitespace, and together cover every
     non-whitespace character of the query. An empty or blank query gives []; any other query
-    gives at least one segment. A query in which no cue matches (another language, gibberish)
-    gives one "other" segment spanning the stripped query. Code (fenced or inline) is never
-    split and cues inside it are ignored; a fenced block belongs to the segment before it, or
-    to a leading "other" segment when it opens the query. See the module docstring for the
-    whole algorithm. Raises re.error for an invalid cue pattern.
+    gives at least one segment. A query in which no cue matches (an unsupported language,
+    gibberish) gives one "other" segment spanning the stripped query. Code (fenced or inline)
+    is never split and cues inside it are ignored; a fenced block belongs to the segment
+    before it, or to a leading "other" segment when it opens the query. See the module
+    docstring for the whole algorithm. Raises re.error for an invalid cue pattern.
     """
     if not query.strip():
         return []
@@ -150,13 +503,26 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
     )
     masked, fence_starts, fence_ends = _mask(query)
     segments: list[tuple[str, int, int]] = []  # (kind, start, end)
+    items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
     for start, end in _units(masked, fence_ends):
-        clauses = _clauses(masked, start, end, table)
+        body = _skip(masked, start, _BODY_START)
+        previous = segments[-1][0] if segments else OTHER
+        is_item = body > start and _LIST_MARKER.match(masked, start) is not None
+        if previous != OTHER and (
+            (items_detail and is_item) or start in fence_starts or _ELABORATION.match(masked, body, end)
+        ):
+            # A detail of the task before: its list items, its code, "It should ..." sentences.
+            segments[-1] = (previous, segments[-1][1], end)
+            items_detail = previous == _PROGRAM_ROLE and (items_detail and is_item or masked[end - 1] == ":")
+            continue
+        items_detail = False
+        clauses = _clauses(masked, start, body, end, table)
         if clauses:
             segments.extend(clauses)
+            items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
             continue
         joins_previous = segments and (
-            start in fence_starts or segments[-1][0] == OTHER or _continues(query, start, end)
+            start in fence_starts or previous == OTHER or _CONTINUATION.match(masked, body, end)
         )
         if joins_previous:
             segments[-1] = (segments[-1][0], segments[-1][1], end)
@@ -168,7 +534,9 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
 @lru_cache(maxsize=32)
 def _compile(table: tuple[tuple[str, tuple[str, ...]], ...]) -> _Table:
     """Compile a cue table once; the config's table is reused for every query."""
-    return tuple((role, re.compile(p, re.IGNORECASE)) for role, patterns in table for p in patterns)
+    return tuple(
+        (role, re.compile(p, re.IGNORECASE), p.startswith(WEAK)) for role, patterns in table for p in patterns
+    )
 
 
 def _mask(query: str) -> tuple[str, frozenset[int], frozenset[int]]:
@@ -216,8 +584,9 @@ def _list_markers(masked: str) -> dict[int, int]:
     """Map the start of each list-item number/bullet to the offset of its '.' (or -1 if none)."""
     markers: dict[int, int] = {}
     for m in _ITEM_START.finditer(masked):
-        dot = m.start(1) + m.group(1).find(".")
-        markers[m.start(1)] = dot if m.group(1).rstrip().endswith(".") else -1
+        group = 1 if m.group(1) is not None else 2
+        dot = m.start(group) + m.group(group).find(".")
+        markers[m.start(group)] = dot if m.group(group).rstrip().endswith(".") else -1
     # "1. Compute x 2. Explain y" on one line: follow the numbering while it stays consecutive.
     numbered = sorted(p for p in markers if masked[p : p + 2] in ("1.", "1)"))
     if numbered:
@@ -240,6 +609,12 @@ def _ends_sentence(masked: str, m: re.Match[str]) -> bool:
     following = masked[nxt : nxt + 1]
     if punct.startswith("..") or "\u2026" in punct:
         return following.isupper()
+    before = masked[max(0, m.start() - 2) : m.start()]
+    if punct == "!" and before and (
+        before[-1].isdigit() or before[-1] == ")" or (before[-1].isalpha() and not before[:-1].isalnum())
+    ):
+        # A factorial ("16! mod 17", "(p - 1)! = ...", "n! for n >= 0") unless a new sentence visibly starts.
+        return following == "" or following.isupper()
     if punct != ".":
         return True
     last = _LAST_WORD.search(masked, max(0, m.start() - 12), m.start())
@@ -249,18 +624,28 @@ def _ends_sentence(masked: str, m: re.Match[str]) -> bool:
     return word not in _ABBREVIATIONS
 
 
-def _clauses(masked: str, start: int, end: int, table: _Table) -> list[tuple[str, int, int]]:
-    """Split one unit into task clauses as (kind, start, end); [] when no cue matches in it."""
+def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> list[tuple[str, int, int]]:
+    """Split one unit into task clauses as (kind, start, end); [] when no cue matches in it.
+
+    Cues are matched on the unit from `body` on (after its list marker), so that ^ in a cue
+    means the start of the sentence; offsets below are relative to `start`.
+    """
     text = masked[start:end]
+    words, at = _squeeze(masked, body, end)
+    # (position, -length, table order, role, weak, end), positions relative to `start`
     hits = sorted(
-        (m.start(), -(m.end() - m.start()), order, role)
-        for order, (role, pattern) in enumerate(table)
-        for m in pattern.finditer(text)
+        (at[m.start()] - start, at[m.start()] - at[m.end()], order, role, weak, at[m.end()] - start)
+        for order, (role, pattern, weak) in enumerate(table)
+        for m in pattern.finditer(words)
     )
     if not hits:
         return []
+    weak_spans = [(h[0], h[5]) for h in hits if h[4]]
     cuts = [0]
-    for pos in sorted({h[0] for h in hits}):
+    strong = [h for h in hits if not h[4]]
+    for pos in sorted({h[0] for h in strong}):
+        if any(h[0] < pos < h[5] for h in strong):
+            continue  # inside a longer cue ("In R, how do I ..." is one code cue)
         # Windows keep this linear in the unit's length; fillers and joiners are short.
         cut = _FILLER_TAIL.search(text, max(0, pos - 60), pos).start()
         before = text[max(0, cut - 40) : cut]
@@ -269,12 +654,13 @@ def _clauses(masked: str, start: int, end: int, table: _Table) -> list[tuple[str
             or before.rstrip()[-1:] in (",", ";")
             or "\n" in before[len(before.rstrip()) :]
         )
-        if joined and hits[0][0] < cut and cut > cuts[-1]:
+        if joined and cut > cuts[-1] and _holds_task(text, cuts[-1], cut, hits, weak_spans):
             cuts.append(cut)
     cuts.append(len(text))
     clauses: list[tuple[str, int, int]] = []
     for a, b in zip(cuts, cuts[1:]):
-        kind = hits[bisect_left(hits, (a,))][3]
+        inside = [h for h in hits if a <= h[0] < b]
+        kind = next((h[3] for h in inside if not h[4]), inside[0][3])
         while text[b - 1].isspace():
             b -= 1
         if clauses and clauses[-1][0] == kind:
@@ -284,8 +670,38 @@ def _clauses(masked: str, start: int, end: int, table: _Table) -> list[tuple[str
     return clauses
 
 
-def _continues(query: str, start: int, end: int) -> bool:
-    """Whether a context unit reads as a follow-up to the task before it ('It must be O(n).')."""
-    text = query[start:end]
-    marker = _LIST_MARKER.match(text)
-    return _CONTINUATION.match(text[marker.end() if marker else 0 :].lstrip("(\"'")) is not None
+def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
+    """masked[a:b] with each run of masked code cut to one character, and each offset's place in `masked`.
+
+    The cues then cost the same for a pasted 500-line file as for a one-word snippet; a run of
+    masked characters matches no cue anyway.
+    """
+    text = masked[a:b]
+    if _MASK * 2 not in text:
+        return text, range(a, b + 1)
+    parts: list[str] = []
+    offsets: list[int] = []
+    last = 0
+    for m in _MASK_RUN.finditer(text):
+        parts.append(text[last : m.start() + 1])
+        offsets.extend(range(a + last, a + m.start() + 1))
+        last = m.end()
+    parts.append(text[last:])
+    offsets.extend(range(a + last, b + 1))
+    return "".join(parts), offsets
+
+
+def _holds_task(text: str, a: int, b: int, hits: list[tuple], weak_spans: list[tuple[int, int]]) -> bool:
+    """Whether text[a:b] can be a clause: a cue matches in it, and not just a weak one that is all it says."""
+    inside = [h for h in hits if a <= h[0] < b]
+    if any(not h[4] for h in inside):
+        return True
+    if not inside:
+        return False
+    # "In Rust, why ...": a leading weak phrase is a qualifier of the clause after it.
+    rest = text[a:b]
+    for s, e in weak_spans:
+        s, e = max(s, a) - a, min(e, b) - a
+        if s < e:
+            rest = rest[:s] + " " * (e - s) + rest[e:]
+    return _WORD.search(rest) is not None

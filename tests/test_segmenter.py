@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from seqmoe_local.segmenter import DEFAULT_CUES, OTHER, Segment, segment
+from seqmoe_local.segmenter import DEFAULT_CUES, LANGUAGES, OTHER, WEAK, Segment, merge_cues, segment
 
 FENCED_SQL = "```sql\nSELECT name FROM users WHERE age > 30; -- explain this, then compute\n```"
 FENCED_PY = "```python\ndef avg(xs):\n    # find the mean, then explain why\n    return sum(xs) / len(xs)\n```"
@@ -223,12 +223,69 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     _whole("solve", "Compute 2^10"),
     ("   Implement quicksort in Rust.  \n\n", [("code", "Implement quicksort in Rust.")]),
     ("\n\nWhy is the sky blue?\n", [("explain", "Why is the sky blue?")]),
-    # --- nothing recognised: one "other" segment over the stripped query ---
-    _whole(
-        "other",
+    # --- German, French and Spanish cues ---
+    (
         "Calculez la vitesse moyenne d'un train qui parcourt 120 km en 1,5 heures. Expliquez votre raisonnement.",
+        [
+            ("solve", "Calculez la vitesse moyenne d'un train qui parcourt 120 km en 1,5 heures."),
+            ("explain", "Expliquez votre raisonnement."),
+        ],
     ),
-    _whole("other", "Berechne die Fläche eines Kreises mit Radius 3.\nErkläre deinen Lösungsweg."),
+    (
+        "Berechne die Fläche eines Kreises mit Radius 3.\nErkläre deinen Lösungsweg.",
+        [("solve", "Berechne die Fläche eines Kreises mit Radius 3."), ("explain", "Erkläre deinen Lösungsweg.")],
+    ),
+    (
+        "Berechne 12 mal 12 und erkläre kurz, warum das Ergebnis eine Quadratzahl ist.",
+        [("solve", "Berechne 12 mal 12"), ("explain", "und erkläre kurz, warum das Ergebnis eine Quadratzahl ist.")],
+    ),
+    (
+        "Calcula el 15 % de 240, explica cómo lo hiciste y escribe una función en Python que lo haga.",
+        [
+            ("solve", "Calcula el 15 % de 240,"),
+            ("explain", "explica cómo lo hiciste"),
+            ("code", "y escribe una función en Python que lo haga."),
+        ],
+    ),
+    # --- issue 13: task verbs, elaborations and framing sentences ---
+    _whole("solve", "Design and analyze an offline algorithm that answers q range-count queries over n intervals."),
+    _whole("solve", "Construct explicitly a sequence of continuous functions that converges pointwise but not uniformly."),
+    _whole("solve", "Define a grammar for the language of balanced parentheses."),
+    _whole("code", "You are asked to implement a fault-tolerant key-value store in Java."),
+    (
+        "You must maintain an array a[1..n] under range updates. Describe a data structure that does it in O(log n).",
+        [
+            ("other", "You must maintain an array a[1..n] under range updates."),
+            ("solve", "Describe a data structure that does it in O(log n)."),
+        ],
+    ),
+    (
+        "Find the expected number of rounds, then write Java code that simulates the game. "
+        "Your program should read n, simulate 1000 games, and print the average.",
+        [
+            ("solve", "Find the expected number of rounds,"),
+            ("code", "then write Java code that simulates the game. "
+                "Your program should read n, simulate 1000 games, and print the average."),
+        ],
+    ),
+    (
+        "Write a program that does the following:\n(i) reads a graph,\n(ii) counts its components,\n"
+        "(iii) prints the largest one.\nThen explain its running time.",
+        [
+            ("code", "Write a program that does the following:\n(i) reads a graph,\n(ii) counts its components,\n"
+                "(iii) prints the largest one."),
+            ("explain", "Then explain its running time."),
+        ],
+    ),
+    # --- issue 11: follow-ups in a conversation ---
+    _whole("code", "Now rewrite that function so it takes a list of points."),
+    _whole("code", "Now make it take a list of numbers."),
+    _whole("code", "Convert it to TypeScript."),
+    _whole("explain", "Why?"),
+    _whole("solve", "What about 7 * 8?"),
+    _whole("explain", "What about negative numbers?"),
+    _whole("other", "Thanks, that works!"),
+    # --- nothing recognised: one "other" segment over the stripped query ---
     _whole("other", "请计算 3+4 的结果。然后解释原因。"),
     _whole("other", "asdf qwerty zxcv"),
 ]
@@ -318,6 +375,20 @@ def test_custom_cues_replace_the_defaults() -> None:
     ]
     # With no cues at all, nothing is a task.
     assert [(s.kind, s.text) for s in segment(query, {})] == [("other", query)]
+
+
+def test_default_cues_are_the_languages_merged() -> None:
+    assert DEFAULT_CUES == merge_cues(list(LANGUAGES.values()))
+    for name, language in LANGUAGES.items():
+        assert {"solve", "explain", "code"} <= set(language.cues), name
+
+
+def test_weak_cue_types_only_a_clause_without_other_cues() -> None:
+    cues = {"code": [WEAK + r"\bin python\b"], "explain": [r"\bwhy\b"]}
+    assert [(s.kind, s.text) for s in segment("In Python, why is this slow?", cues)] == [
+        ("explain", "In Python, why is this slow?")
+    ]
+    assert [s.kind for s in segment("Sort these in Python.", cues)] == ["code"]
 
 
 def test_cue_order_breaks_ties() -> None:
