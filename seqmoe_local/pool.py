@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from .config import AppConfig, ExpertConfig, Profile
 from .engine import Model, derived_chunk, rss_bytes
 from .errors import MemoryBudgetError, ModelMissingError
-from .gguf import GGUFInfo, read_gguf
+from .gguf import GGUFInfo
+from .pull import check_model_file
 
 MB = 1_000_000
 _OVERHEAD = 64 * MB  # llama.cpp context, graph and tokenizer buffers beyond KV cache and logits
@@ -95,15 +96,9 @@ class ModelPool:
             ) from None
 
     def check_file(self, name: str) -> GGUFInfo:
-        """Check an expert's file is present and whole, without loading it."""
-        expert = self.expert(name)
-        path = self.config.model_path(expert)
-        if not path.is_file():
-            raise ModelMissingError(
-                f"model file for expert {name!r} is missing ({path}); fetch it with: "
-                f"{self.profile.pull_command(name)}"
-            )
-        return read_gguf(path, expert.size)
+        """Check an expert's file is present, whole and the one models.toml names, without loading it."""
+        self.expert(name)
+        return check_model_file(self.config, self.profile, name)
 
     def get(self, name: str) -> Model:
         """The loaded model for `name`, loading it (and evicting others) if needed."""
