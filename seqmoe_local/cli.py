@@ -31,6 +31,7 @@ from .router import REASON_LABELS, Assignment, Routing
 if TYPE_CHECKING:
     from .pull import PullEvent as _PullEvent  # imported lazily at run time: only pull needs it
 
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="extra models.toml layered over the shipped and user files")
     parser.add_argument("--profile", help="expert profile (default: models.toml's default_profile)")
