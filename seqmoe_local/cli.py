@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"seqmoe-local {__version__}")
     parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of an error inline (also: SEQMOE_DEBUG=1)")
+                        help="show the traceback of an error inline; allowed after the command too (or SEQMOE_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="route a question and stream the experts' answers")
@@ -585,10 +585,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if sys.stderr is None:  # started with 2>&-: argparse and our messages need somewhere to go
         sys.stderr = open(os.devnull, "w")  # lives as long as the process
+    # --debug is accepted anywhere before a "--" (after the command too: `ask --debug ...`).
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end] or bool(os.environ.get("SEQMOE_DEBUG"))
+    argv = [a for a in argv[:end] if a != "--debug"] + argv[end:]
     args = build_parser().parse_args(argv)
     if args.command is None:  # no command: open the chat
         args = build_parser().parse_args([*argv, "chat"])
-    debug = bool(args.debug or os.environ.get("SEQMOE_DEBUG"))
     if sys.stdout is None:  # started with >&-: fd 1 is closed, nothing could be shown
         _say("error: standard output is closed (started with >&-?); run the command with its output going to "
              "a terminal, a file or a pipe")

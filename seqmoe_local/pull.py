@@ -6,8 +6,10 @@ the models directory is created when missing. A few small files may sit next to 
 ``<file>.verified``
     JSON ``{"sha256", "size", "mtime_ns"}`` written once the file's sha256 was checked. The hash of a
     multi-GB file is computed when the file is written (a fetch, including ``--force``), not on every
-    start: later checks compare size and mtime with the sidecar, and only a file that was replaced or
-    modified since (or one without a sidecar) is hashed again before it counts as present.
+    start: later checks (`model_statuses` for ``models`` and the chat, `check_model_file` before
+    llama.cpp loads a file, and ``pull``) compare size and mtime with the sidecar, and only a file that
+    was replaced or modified since (or one without a sidecar) is hashed again before it counts as
+    present; a match is recorded again, a mismatch makes the file "corrupted".
 ``<file>.incomplete`` and ``<file>.incomplete.json``
     A partial hub download and what it is part of (repo, file, etag, size). The next pull resumes it
     with an HTTP ``Range`` request when the hub still serves the same etag, and starts over otherwise.
@@ -201,6 +203,8 @@ def check_model_file(config: AppConfig, profile: Profile, name: str) -> GGUFInfo
     if disk.state != "ok" or disk.info is None:
         if disk.state == "in_the_way":
             fix = f"remove it, then fetch the model with: {profile.pull_command(name)}"
+        elif disk.state == "unreadable":
+            fix = f"check its permissions, or fetch it again with: {profile.pull_command(name)} --force"
         else:
             fix = f"fetch it again with: {_pull_command(profile, name, disk)}"
         raise ModelFileError(f"{path}: {disk.problem}; {fix}")

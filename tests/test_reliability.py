@@ -472,9 +472,10 @@ def test_an_unexpected_error_is_one_line_naming_its_log(
     assert "KeyError: 'key'" in text and "The above exception was the direct cause" in text
     assert "command: seqmoe-local paths" in text
 
-    code, _, err = run(capsys, "--debug", "paths")
-    assert code == cli.EXIT_INTERNAL and "Traceback (most recent call last)" in err
-    assert err.rstrip().splitlines()[-1].startswith("error: unexpected RuntimeError")
+    for argv in (["--debug", "paths"], ["paths", "--debug"]):
+        code, _, err = run(capsys, *argv)
+        assert code == cli.EXIT_INTERNAL and "Traceback (most recent call last)" in err
+        assert err.rstrip().splitlines()[-1].startswith("error: unexpected RuntimeError")
 
 
 def test_a_normal_run_leaves_no_log(capsys: pytest.CaptureFixture[str]) -> None:
