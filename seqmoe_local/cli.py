@@ -7,23 +7,33 @@ codes; nothing below it prints to the terminal.
 from __future__ import annotations
 
 import argparse
+import errno
+import faulthandler
 import json
+import os
 import sys
+import tempfile
 import time
+import traceback
+from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 
 from pydantic import ValidationError
 
 from . import __version__, paths
 from .config import AppConfig, Profile, RouterConfig, load_config
 from .conversation import Conversation, TurnRecord
-from .errors import SeqmoeError, UsageError
+from .errors import ConfigError, OutputError, SeqmoeError, UsageError
 from .files import write_text_atomic
 from .history import History, StoredMessage, export_markdown
 from .pipeline import FINISH_NOTES, Event, Finished, Pipeline, Routed, SegmentDone, SegmentStarted, TokenGenerated
 from .pool import PoolEvent
 from .router import REASON_LABELS, Assignment, Routing
+
+if TYPE_CHECKING:
+    from .pull import PullEvent as _PullEvent  # imported lazily at run time: only pull needs it
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="extra models.toml layered over the shipped and user files")
@@ -46,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer compound questions with a team of small local experts, routed by language-model loss.",
     )
     parser.add_argument("--version", action="version", version=f"seqmoe-local {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error inline; allowed after the command too (or SEQMOE_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="route a question and stream the experts' answers")
@@ -106,20 +118,85 @@ def _config(args: argparse.Namespace) -> AppConfig:
 
 
 def _profile(config: AppConfig, args: argparse.Namespace) -> Profile:
-    profile = config.profile(args.profile)
-    disabled = getattr(args, "disable", [])
+    # --profile, --disable and --expert are command-line choices: naming something that does not exist is a
+    # usage error (exit 2), not a configuration error; the default profile was checked when the config loaded.
+    try:
+        profile = config.profile(args.profile)
+    except ConfigError as exc:
+        if args.profile is None:
+            raise
+        raise UsageError(f"unknown profile {args.profile!r} (--profile); known profiles: "
+                         f"{', '.join(config.profiles)}") from exc
+    disabled: list[str] = list(getattr(args, "disable", None) or [])
+    unknown = [d for d in disabled if d not in profile.experts]
+    if unknown:
+        raise UsageError(f"cannot disable {', '.join(unknown)}: not in profile {profile.name!r} "
+                         f"(experts: {', '.join(profile.experts)})")
+    if disabled and set(profile.experts) <= set(disabled):
+        raise UsageError(f"--disable leaves no expert: profile {profile.name!r} has only "
+                         f"{', '.join(profile.experts)}; disable fewer")
     profile = profile.without(disabled) if disabled else profile
     if getattr(args, "expert", None) and args.expert not in profile.experts:
-        why = "it is disabled" if args.expert in disabled else f"profile {profile.name!r} has: {', '.join(profile.experts)}"
+        why = ("it is disabled" if args.expert in disabled
+               else f"profile {profile.name!r} has: {', '.join(profile.experts)}")
         raise UsageError(f"cannot use --expert {args.expert}: {why}")
     return profile
 
 
+_CONVERT = "iconv -f LATIN1 -t UTF-8"  # the usual culprit: text saved in a legacy 8-bit encoding
+
+
 def _question(args: argparse.Namespace) -> str:
-    text = sys.stdin.read() if args.question == "-" else args.question
+    """The question from the argument or, with "-", standard input; it must be UTF-8 text.
+
+    Bytes that are not UTF-8 are refused (exit 2) rather than replaced: the experts would answer a
+    question other than the one asked. A leading byte-order mark is dropped.
+    """
+    if args.question == "-":
+        text = _read_stdin()
+    else:
+        text = args.question  # Python decoded argv with surrogateescape: undecodable bytes are lone surrogates
+        bad = _unencodable(text)
+        if bad is not None:
+            position, what = bad
+            raise UsageError(f"the question is not UTF-8 text ({what} at character {position + 1}); "
+                             f"convert it, e.g. with {_CONVERT}, or pass it on standard input with \"-\"")
     if not text.strip():
         raise UsageError('the question is empty; usage: seqmoe-local ask "QUESTION" (or "-" to read standard input)')
     return text
+
+
+def _read_stdin() -> str:
+    stdin = sys.stdin
+    if stdin is None:
+        raise UsageError('standard input is closed; pass the question as an argument: seqmoe-local ask "QUESTION"')
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # a text-only stream (an embedding program's); it is checked below like argv
+        text = stdin.read()
+    else:
+        data = buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"standard input is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                             f"{exc.start:,}); convert it first, e.g. {_CONVERT} < FILE | seqmoe-local ask -") from exc
+    bad = _unencodable(text)
+    if bad is not None:
+        raise UsageError(f"standard input is not UTF-8 text ({bad[1]} at character {bad[0] + 1}); "
+                         f"convert it first, e.g. {_CONVERT} < FILE | seqmoe-local ask -")
+    return text.removeprefix("\ufeff")
+
+
+def _unencodable(text: str) -> tuple[int, str] | None:
+    """(index, description) of the first character UTF-8 cannot encode (a lone surrogate), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        # surrogateescape maps an undecodable byte 0xXY to U+DCXY
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
+        return exc.start, what
+    return None
 
 
 def _settings(config: AppConfig, args: argparse.Namespace) -> AppConfig:
@@ -273,32 +350,39 @@ def cmd_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 class _Progress:
     """A one-line progress display per file: bytes, rate and ETA (plain lines when not a terminal)."""
 
+    #: seconds of transfer before a rate is shown: the first events come a megabyte apart, microseconds in
+    _RATE_AFTER_S = 1.0
+
     def __init__(self, err: TextIO) -> None:
         self.err = err
         self.tty = err.isatty()
-        self.started: dict[str, float] = {}
+        self.baseline: dict[str, tuple[float, int]] = {}  # expert -> (time, bytes) of its first progress event
         self.last_print = 0.0
 
-    def update(self, event) -> None:  # PullEvent; typed loosely so pull is imported lazily
+    def update(self, event: _PullEvent) -> None:
+        """Show one pull event (progress lines are throttled to one per 5 s when not a terminal)."""
         now = time.monotonic()
         if event.phase == "progress":
-            self.started.setdefault(event.expert, now)
+            # A resumed download starts with the bytes kept from before: the rate counts only what arrives now.
+            started, start_bytes = self.baseline.setdefault(event.expert, (now, event.done_bytes))
             if not self.tty and now - self.last_print < 5 and event.done_bytes != event.total_bytes:
                 return
             self.last_print = now
-            elapsed = max(now - self.started[event.expert], 1e-6)
-            rate = event.done_bytes / elapsed
+            elapsed = now - started
+            rate = (event.done_bytes - start_bytes) / elapsed if elapsed >= self._RATE_AFTER_S else None
             total = event.total_bytes or 0
             pct = f"{100 * event.done_bytes / total:5.1f}%" if total else ""
-            eta = f"ETA {max(total - event.done_bytes, 0) / rate:4.0f} s" if total and rate > 0 else ""
+            speed = f"{rate / 1e6:6.1f} MB/s" if rate is not None else "     - MB/s"
+            eta = f"ETA {max(total - event.done_bytes, 0) / rate:4.0f} s" if total and rate else ""
             line = (f"{event.expert} [{event.source}] {pct} {event.done_bytes / 1e6:8.1f}/{total / 1e6:.1f} MB "
-                    f"{rate / 1e6:6.1f} MB/s {eta}")
+                    f"{speed} {eta}").rstrip()
             self.err.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         elif event.message and event.phase in ("start", "source_failed", "failed"):  # the summary says the rest
             self.err.write(("\r\x1b[K" if self.tty else "") + f"{event.message}\n")
         self.err.flush()
 
     def finish(self) -> None:
+        """Clear the progress line in a terminal."""
         if self.tty:
             self.err.write("\r\x1b[K")
 
@@ -309,7 +393,7 @@ def cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     config = _config(args)
     profile = _profile(config, args)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for status in model_statuses(config, profile):
         expert = profile.experts[status.name]
         gpu_layers = resolve_gpu_layers(expert.n_gpu_layers)
@@ -337,10 +421,20 @@ def cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_paths(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    config = load_config()
+    # Shows where things are even when the configuration is broken: it is how the user finds the file to fix.
+    problem: ConfigError | None = None
+    try:
+        config = load_config()
+        models = config.model_path(next(iter(config.experts.values()))).parent
+    except ConfigError as exc:
+        problem, models = exc, paths.default_models_dir()
     out.write(f"config file (optional): {paths.user_config_file()}\n")
-    out.write(f"models:                 {config.model_path(next(iter(config.experts.values()))).parent}\n")
+    out.write(f"models:                 {models}{' (the default; see the warning below)' if problem else ''}\n")
     out.write(f"data:                   {paths.data_dir()}\n")
+    out.write(f"logs:                   {log_dir()}\n")
+    if problem is not None:
+        out.flush()
+        err.write(f"warning: the configuration cannot be used: {problem}\n")
     return 0
 
 
@@ -411,20 +505,225 @@ COMMANDS = {"ask": cmd_ask, "route": cmd_route, "pull": cmd_pull, "models": cmd_
             "chat": cmd_chat, "eval": cmd_eval, "history": cmd_history}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `seqmoe-local` script; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv or ["chat"])  # no arguments: open the chat
+# -- the boundary ---------------------------------------------------------------------------------
+
+#: exit status of a command whose output pipe was closed by the reader (`| head`): 128 + SIGPIPE, as a
+#: program killed by the signal would report it, and quietly, as such a program would be
+EXIT_PIPE_CLOSED = 141
+#: exit status of an unexpected exception (a bug): its traceback goes to a log file
+EXIT_INTERNAL = 1
+
+
+def log_dir() -> Path:
+    """Where the run logs go: the traceback of an unexpected error, a fatal signal's stack dump."""
+    return paths.cache_dir() / "logs"
+
+
+class _PipeClosed(Exception):
+    """Our reader went away (EPIPE on stdout or stderr)."""
+
+
+class _Guarded:
+    """A text stream whose write failures become our errors, and that writes what its encoding cannot hold.
+
+    EPIPE becomes _PipeClosed (a quiet exit); other OS errors (ENOSPC on `> /dev/full`, EIO) an
+    OutputError; characters the stream cannot encode (a lone surrogate from a file name) are replaced.
+    """
+
+    def __init__(self, stream: TextIO, name: str) -> None:
+        self._stream, self._name = stream, name
+
+    def write(self, text: str) -> int:
+        try:
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:
+                encoding = getattr(self._stream, "encoding", None) or "utf-8"
+                return self._stream.write(text.encode(encoding, "replace").decode(encoding))
+        except OSError as exc:
+            raise self._failure(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._failure(exc) from exc
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _failure(self, exc: OSError) -> Exception:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            return _PipeClosed()
+        return OutputError(f"cannot write to {self._name}: {exc.strerror or exc}; "
+                           f"{'free some disk space or ' if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ''}"
+                           "send the output somewhere else")
+
+
+class _RunLog:
+    """This run's log file: open from the start so a fatal signal (SIGBUS, SIGSEGV) can dump the stack into it.
+
+    Python cannot recover from such a signal: faulthandler writes the stack of every thread to this file
+    and the process still dies. The file is removed when the run ends normally and kept otherwise.
+    """
+
+    def __init__(self, argv: list[str]) -> None:
+        self.path: Path | None = None
+        self._handle: IO[str] | None = None
+        self._faulthandler = False
+        for directory in (log_dir(), Path(tempfile.gettempdir())):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+                path = directory / f"seqmoe-local-{stamp}-{os.getpid()}.log"
+                self._handle = path.open("w", encoding="utf-8", errors="backslashreplace")
+                self.path = path
+                break
+            except OSError:
+                continue
+        if self._handle is None or self.path is None:
+            return
+        _prune_logs(self.path.parent)
+        self._handle.write(f"seqmoe-local {__version__}, python {sys.version.split()[0]}, pid {os.getpid()}\n"
+                           f"command: seqmoe-local {' '.join(argv)}\nstarted: {datetime.now().isoformat()}\n\n")
+        self._handle.flush()
+        # Only when nobody else asked for it (PYTHONFAULTHANDLER, -X faulthandler, pytest): theirs stays.
+        if not faulthandler.is_enabled():
+            faulthandler.enable(self._handle)
+            self._faulthandler = True
+
+    def write_traceback(self, exc: BaseException) -> Path | None:
+        """Append `exc` with its causes; the path of the log, or None when there is none."""
+        if self._handle is None:
+            return None
+        try:
+            self._handle.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            self._handle.flush()
+        except OSError:
+            return None
+        return self.path
+
+    def close(self, *, keep: bool) -> None:
+        """Stop the fault handler and close the log; delete it unless `keep`."""
+        if self._faulthandler:
+            faulthandler.disable()
+        if self._handle is not None:
+            self._handle.close()
+            if not keep and self.path is not None:
+                self.path.unlink(missing_ok=True)
+
+
+_KEEP_LOGS = 20
+
+
+def _prune_logs(directory: Path) -> None:
+    """Keep the newest logs only: a run killed outright (SIGKILL, SIGTERM) leaves its log behind."""
     try:
-        return COMMANDS[args.command](args, sys.stdout, sys.stderr)
+        logs = sorted(directory.glob("seqmoe-local-*.log"), key=lambda p: p.name, reverse=True)
+        for old in logs[_KEEP_LOGS - 1:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # someone else's files in a shared temporary directory: not ours to manage
+
+
+def _say(line: str) -> None:
+    """Write one line to stderr, if there is anywhere to write it."""
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's last flush of what is still buffered
+    cannot fail again after we reported the failure ("Exception ignored ... BrokenPipeError", status 120)."""
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else -1
+    except (OSError, ValueError, AttributeError):
+        return
+    if fd < 0 or sys.stdout is not sys.__stdout__:
+        return  # not the process's own stdout (a test's capture): nothing will be flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `seqmoe-local` script; returns the exit status (the codes are listed in README).
+
+    This is the boundary: our own errors become one line and their exit code; a closed output pipe a
+    quiet exit; anything else one line naming a log file with the traceback (``--debug`` prints it too).
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if sys.stderr is None:  # started with 2>&-: argparse and our messages need somewhere to go
+        sys.stderr = open(os.devnull, "w")  # lives as long as the process
+    # --debug is accepted anywhere before a "--" (after the command too: `ask --debug ...`).
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end] or bool(os.environ.get("SEQMOE_DEBUG"))
+    argv = [a for a in argv[:end] if a != "--debug"] + argv[end:]
+    args = build_parser().parse_args(argv)
+    if args.command is None:  # no command: open the chat
+        args = build_parser().parse_args([*argv, "chat"])
+    if sys.stdout is None:  # started with >&-: fd 1 is closed, nothing could be shown
+        _say("error: standard output is closed (started with >&-?); run the command with its output going to "
+             "a terminal, a file or a pipe")
+        return OutputError.exit_code
+    out = cast(TextIO, _Guarded(sys.stdout, "standard output"))
+    err = cast(TextIO, _Guarded(sys.stderr, "standard error"))
+    log = _RunLog(argv)
+    keep_log = False
+    try:
+        status = COMMANDS[args.command](args, out, err)
+        out.flush()  # a full disk shows here, while it can still be reported
+        return status
+    except _PipeClosed:
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
     except SeqmoeError as exc:
-        sys.stdout.flush()
-        sys.stderr.write(f"error: {exc}\n")
+        if debug:
+            _say("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
+        if isinstance(exc, OutputError):
+            _silence_stdout()
+        else:
+            _flush_quietly(sys.stdout)
+        _say(f"error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stdout.flush()
-        sys.stderr.write("\ninterrupted; partial output above is kept\n")
+        _flush_quietly(sys.stdout)
+        _say("\ninterrupted; partial output above is kept")
         return 130
+    except Exception as exc:  # the last resort: a bug, or a failure nothing above expected
+        _flush_quietly(sys.stdout)
+        path = log.write_traceback(exc)
+        keep_log = path is not None
+        if debug:
+            _say("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
+        where = f"the traceback is in {path}" if path else "no log file could be written"
+        hint = "" if debug else "; run again with --debug to see it here"
+        _say(f"error: unexpected {type(exc).__name__}: {_first_line(str(exc))} ({where}{hint}; "
+             "please report it with that file)")
+        return EXIT_INTERNAL
+    finally:
+        log.close(keep=keep_log)
+
+
+def _flush_quietly(stream: TextIO | None) -> None:
+    """Flush what was printed before an error, so it comes before the message; a failure here changes nothing."""
+    try:
+        if stream is not None:
+            stream.flush()
+    except (OSError, ValueError):
+        _silence_stdout()
 
 
 if __name__ == "__main__":

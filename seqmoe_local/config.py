@@ -8,13 +8,14 @@ document is validated by the pydantic models below; unknown keys are errors.
 
 from __future__ import annotations
 
+import os
 import re
 import string
 import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -61,7 +62,7 @@ class PypiSource(StrictModel):
     parts: list[WheelPart] = Field(min_length=1)
 
 
-Source = Annotated[Union[HubSource, PypiSource], Field(discriminator="kind")]
+Source = Annotated[HubSource | PypiSource, Field(discriminator="kind")]
 
 
 class ExpertConfig(StrictModel):
@@ -121,7 +122,8 @@ class RoleConfig(StrictModel):
         unknown = used - PROMPT_FIELDS
         if unknown:
             raise ValueError(
-                f"uses unknown field(s) {sorted(unknown)}; allowed: {', '.join('{'+f+'}' for f in sorted(PROMPT_FIELDS))}"
+                f"uses unknown field(s) {sorted(unknown)}; "
+                f"allowed: {', '.join('{' + f + '}' for f in sorted(PROMPT_FIELDS))}"
             )
         return value
 
@@ -216,19 +218,19 @@ class AppConfig(StrictModel):
                 problems.append(f"name {key!r}: use lowercase letters, digits, '-' and '_'")
         if OTHER_KIND in self.roles:
             problems.append(f"roles.{OTHER_KIND}: '{OTHER_KIND}' is reserved for context segments")
-        for name, expert in self.experts.items():
-            for role in expert.roles:
+        for name, spec in self.experts.items():
+            for role in spec.roles:
                 if role not in self.roles:
                     problems.append(f"experts.{name}.roles: unknown role {role!r} (roles: {', '.join(self.roles)})")
         for pname, profile in self.profiles.items():
-            for expert in profile.experts:
-                if expert not in self.experts:
-                    problems.append(f"profiles.{pname}.experts: unknown expert {expert!r}")
-            for role, expert in profile.natives.items():
+            for member in profile.experts:
+                if member not in self.experts:
+                    problems.append(f"profiles.{pname}.experts: unknown expert {member!r}")
+            for role, native in profile.natives.items():
                 if role not in self.roles:
                     problems.append(f"profiles.{pname}.natives: unknown role {role!r}")
-                elif expert not in profile.experts:
-                    problems.append(f"profiles.{pname}.natives.{role}: {expert!r} is not one of the profile's experts")
+                elif native not in profile.experts:
+                    problems.append(f"profiles.{pname}.natives.{role}: {native!r} is not one of the profile's experts")
         if self.default_profile not in self.profiles:
             problems.append(f"default_profile: unknown profile {self.default_profile!r}")
         if problems:
@@ -272,7 +274,9 @@ class Profile:
         """The same profile with some experts suppressed (``--disable``)."""
         unknown = [d for d in disabled if d not in self.experts]
         if unknown:
-            raise ConfigError(f"cannot disable {', '.join(unknown)}: not in profile {self.name!r} ({', '.join(self.experts)})")
+            raise ConfigError(
+                f"cannot disable {', '.join(unknown)}: not in profile {self.name!r} ({', '.join(self.experts)})"
+            )
         kept = {n: e for n, e in self.experts.items() if n not in disabled}
         if not kept:
             raise ConfigError(f"every expert of profile {self.name!r} is disabled; keep at least one")
@@ -289,15 +293,51 @@ def shipped_config_file() -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse one layer; every way a file can be unreadable becomes a ConfigError naming the file and the fix."""
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            data = handle.read()
+    except FileNotFoundError as exc:
+        dangling = path.is_symlink()
+        target = f" (a symbolic link to {os.readlink(path)}, which does not exist)" if dangling else ""
+        raise ConfigError(f"config file not found: {path}{target}; give the path of an existing models.toml") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path} is a directory, not a models.toml file; give the file's path") from exc
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}; check its permissions") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); TOML files must be UTF-8: "
+            "save it as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)"
+        ) from exc
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))  # a BOM (some Windows editors) is not a TOML error
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError; also a 5000-digit integer, absurd nesting
+        why = exc if isinstance(exc, ValueError) else "nested too deeply"
+        raise ConfigError(f"{path}: not valid TOML: {why}") from exc
+
+
+def _user_layer() -> Path | None:
+    """The user's models.toml when there is one; something else at that path is an error, not ignored."""
+    user = paths.user_config_file()
+    try:
+        if user.is_file():
+            return user
+        if user.is_symlink() and not user.exists():  # dangling: is_file() follows the link and finds nothing
+            raise ConfigError(
+                f"your config file {user} is a symbolic link to {os.readlink(user)}, which does not exist; "
+                "fix or remove the link"
+            )
+        if user.exists():
+            raise ConfigError(
+                f"your config file {user} is a directory, not a file; remove it or put a models.toml there"
+            )
+    except OSError as exc:  # e.g. a config directory this user may not enter
+        raise ConfigError(f"cannot read your config file {user}: {exc.strerror or exc}; check its permissions") from exc
+    return None
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +378,9 @@ def _describe(error: Any, layers: list[tuple[Path, dict[str, Any]]]) -> str:
     if culprit is None:  # a missing field or a cross-reference: blame the top layer
         culprit = layers[-1][0]
     where = ".".join(str(k) for k in keys) or "(top level)"
-    message = validation_message(error, "unknown key (check the spelling; see the shipped models.toml for the allowed keys)")
+    message = validation_message(
+        error, "unknown key (check the spelling; see the shipped models.toml for the allowed keys)"
+    )
     return f"{culprit}: {where}: {message}"
 
 
@@ -349,8 +391,8 @@ def load_config(path: Path | None = None, *, use_user_file: bool = True) -> AppC
     Raises ConfigError naming the file, the key path and what was expected.
     """
     files = [shipped_config_file()]
-    user = paths.user_config_file()
-    if use_user_file and user.is_file():
+    user = _user_layer() if use_user_file else None
+    if user is not None:
         files.append(user)
     if path is not None:
         files.append(Path(path).expanduser())
@@ -362,4 +404,4 @@ def load_config(path: Path | None = None, *, use_user_file: bool = True) -> AppC
         return AppConfig.model_validate(merged)
     except ValidationError as exc:
         lines = [_describe(e, layers) for e in exc.errors()]
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from exc

@@ -60,6 +60,12 @@ class PullError(SeqmoeError):
     exit_code = 6
 
 
+class OutputError(SeqmoeError):
+    """Our output cannot be written: standard output closed, on a full disk, or failing."""
+
+    exit_code = 7
+
+
 class Cancelled(SeqmoeError):
     """The user cancelled a running operation; partial results are kept by the caller."""
 

@@ -15,10 +15,16 @@ from typing import Any, BinaryIO
 from .errors import ModelFileError
 
 MAGIC = b"GGUF"
+#: how a ModelFileError begins (after the path) when the file is no GGUF at all: an error page, an empty file
+NOT_GGUF = "not a GGUF model file"
 _MAX_STRING = 1 << 24  # 16 MiB: no honest key or value is longer
 _MAX_COUNT = 1 << 24  # array items / tensors / keys
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
+# Per-architecture keys that must be plain integers (llama.cpp reads them as such); head counts may be
+# per-layer arrays in some architectures, so they are not listed.
+_INTEGER_KEYS = ("context_length", "block_count", "embedding_length", "attention.key_length",
+                 "attention.value_length")
 
 # llama.cpp's `general.file_type` values (enum llama_ftype) for the names users know.
 FILE_TYPES = {
@@ -49,7 +55,8 @@ class GGUFInfo:
 
     @property
     def architecture(self) -> str:
-        return str(self.metadata.get("general.architecture", "unknown"))
+        value = self.metadata.get("general.architecture")
+        return value if isinstance(value, str) and value else "unknown"
 
     @property
     def quantization(self) -> str:
@@ -63,8 +70,12 @@ class GGUFInfo:
 
     @property
     def context_length(self) -> int | None:
-        value = self.metadata.get(f"{self.architecture}.context_length")
-        return int(value) if value is not None else None
+        return self.integer(f"{self.architecture}.context_length")
+
+    def integer(self, key: str) -> int | None:
+        """An integer metadata value; None when absent or of another type (read_gguf rejects the keys it needs)."""
+        value = self.metadata.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def has_chat_template(self) -> bool:
@@ -102,6 +113,8 @@ class _Reader:
             itype, count = self.scalar("<I"), self.scalar("<Q")
             if count > _MAX_COUNT:
                 raise ModelFileError(f"{self.path}: corrupt GGUF header (array of {count} items)")
+            if itype == _ARRAY:  # llama.cpp refuses them too; unbounded nesting would recurse without end
+                raise ModelFileError(f"{self.path}: corrupt GGUF header (an array of arrays)")
             if itype in _SCALARS:  # skip fixed-size arrays in one seek
                 self.handle.seek(count * struct.calcsize(_SCALARS[itype]), 1)
             else:
@@ -109,6 +122,19 @@ class _Reader:
                     self.value(itype, keep=False)
             return GGUFArray(itype, count)
         raise ModelFileError(f"{self.path}: corrupt GGUF header (unknown value type {vtype})")
+
+
+def _check_integers(path: Path, metadata: dict[str, Any]) -> None:
+    """Reject a header whose size-defining keys are not integers: llama.cpp would, and our estimates use them."""
+    arch = metadata.get("general.architecture", "")
+    keys = ["general.alignment"]
+    if isinstance(arch, str) and arch:
+        keys += [f"{arch}.{name}" for name in _INTEGER_KEYS]
+    for key in keys:
+        value = metadata.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            kind = "an array" if isinstance(value, GGUFArray) else f"a {type(value).__name__}"
+            raise ModelFileError(f"{path}: corrupt GGUF header ({key} is {kind}, expected an integer)")
 
 
 def read_gguf(path: Path, expected_size: int | None = None) -> GGUFInfo:
@@ -123,11 +149,14 @@ def read_gguf(path: Path, expected_size: int | None = None) -> GGUFInfo:
         file_size = path.stat().st_size
         handle = path.open("rb")
     except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ModelFileError(f"{path}: cannot read: {exc.strerror}") from exc
     with handle:
         reader = _Reader(handle, path)
-        if file_size < 24 or handle.read(4) != MAGIC:
-            raise ModelFileError(f"{path}: not a GGUF model file (wrong magic bytes)")
+        if file_size < 24:
+            raise ModelFileError(f"{path}: {NOT_GGUF} ({f'only {file_size} bytes' if file_size else 'empty'})")
+        magic = handle.read(4)
+        if magic != MAGIC:
+            raise ModelFileError(f"{path}: {NOT_GGUF} (it starts with {magic!r}, not {MAGIC!r})")
         version = reader.scalar("<I")
         if version not in (2, 3):
             raise ModelFileError(f"{path}: GGUF version {version} is not supported (expected 2 or 3)")
@@ -146,7 +175,10 @@ def read_gguf(path: Path, expected_size: int | None = None) -> GGUFInfo:
                 raise ModelFileError(f"{path}: corrupt GGUF tensor table ({n_dims} dimensions)")
             handle.seek(8 * n_dims + 4, 1)
             last_offset = max(last_offset, reader.scalar("<Q"))
-        alignment = int(metadata.get("general.alignment", 32)) or 32
+        _check_integers(path, metadata)
+        alignment = metadata.get("general.alignment", 32)
+        if alignment <= 0 or alignment & (alignment - 1):
+            raise ModelFileError(f"{path}: corrupt GGUF header (general.alignment {alignment} is not a power of two)")
         data_start = -(-handle.tell() // alignment) * alignment
     if data_start + last_offset >= file_size and tensor_count:
         raise ModelFileError(

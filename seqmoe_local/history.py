@@ -70,7 +70,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class HistoryError(SeqmoeError):
     """The history database cannot be used; the message names the file and what to do."""
 
-    exit_code = 7
+    exit_code = 8
 
 
 class ConversationNotFound(UsageError):

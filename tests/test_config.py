@@ -103,3 +103,51 @@ def test_disable_and_unknown_profile() -> None:
 
 def test_shipped_file_is_the_repo_models_toml() -> None:
     assert shipped_config_file().read_bytes() == (Path(__file__).parent.parent / "models.toml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"[router]\ntau = 0.3\n# caf\xe9\n", "not UTF-8 text (byte 0xe9 on line 3)"),
+        (b"tau = " + b"9" * 5000 + b"\n", "not valid TOML: Exceeds the limit"),  # tomllib's ValueError
+        (b"x = " + b"[" * 3000 + b"]" * 3000 + b"\n", "not valid TOML: nested too deeply"),
+    ],
+)
+def test_unreadable_bytes_are_config_errors_naming_the_file(tmp_path: Path, content: bytes, expected: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_config(bad, use_user_file=False)
+    assert str(info.value).startswith(f"{bad}: {expected}")
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf[router]\ntau = 0.25\n")
+    assert load_config(bom, use_user_file=False).router.tau == 0.25
+
+
+def test_config_flag_naming_a_directory_or_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"^{tmp_path} is a directory, not a models.toml file; give the file's path"):
+        load_config(tmp_path, use_user_file=False)
+    link = tmp_path / "link.toml"
+    link.symlink_to(tmp_path / "gone.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(link, use_user_file=False)
+    assert str(info.value) == (
+        f"config file not found: {link} (a symbolic link to {tmp_path / 'gone.toml'}, which does not exist); "
+        "give the path of an existing models.toml"
+    )
+
+
+def test_an_unreadable_user_config_directory_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    user = write(paths.user_config_file(), "[router]\ntau = 0.3\n")
+
+    class Denied(type(user)):  # what stat() raises in a directory this user may not enter
+        def is_file(self) -> bool:
+            raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(paths, "user_config_file", lambda: Denied(user))
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value) == f"cannot read your config file {user}: Permission denied; check its permissions"

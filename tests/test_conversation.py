@@ -186,7 +186,7 @@ def test_damaged_history_is_refused_untouched_by_ask_continue(
     path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     before = path.read_bytes()
     code, _, err = run(capsys, "ask", "-c", "hi")
-    assert code == 7 and "damaged" in err and "Traceback" not in err
+    assert code == 8 and "damaged" in err and "Traceback" not in err
     assert path.read_bytes() == before
 
 

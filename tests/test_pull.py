@@ -667,9 +667,11 @@ def test_model_statuses_report_present_missing_and_unusable_files(smol_gguf: Pat
     assert (cut.present, cut.size_on_disk) == (False, 10_000_000)
     assert cut.problem == "truncated: 10.0 MB on disk, 98.4 MB expected"
     junk = statuses["junk"]
-    assert not junk.present and junk.problem == "not a GGUF model file (wrong magic bytes)"
+    assert not junk.present and junk.problem == "not a GGUF model file (it starts with b'<htm', not b'GGUF')"
+    assert junk.pull_command == "seqmoe-local pull junk --profile t --force"
     half = statuses["half"]
     assert not half.present and half.problem == "partial download (1.5 MB); pull resumes it"
     other = statuses["other"]
     assert not other.present
-    assert other.problem == "a different file than models.toml names (sha256 differs); pull it with --force"
+    assert other.problem == "a different file than models.toml names (sha256 differs)"
+    assert other.pull_command == "seqmoe-local pull other --profile t --force"
