@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .config import AppConfig, ExpertConfig, Profile
+from .config import AppConfig, ExpertConfig, Profile, RemoteExpertConfig
 from .engine import Model, derived_chunk, rss_bytes
 from .errors import MemoryBudgetError, ModelMissingError
 from .gguf import GGUFInfo, read_gguf
+from .remote import RemoteModel
 
 MB = 1_000_000
 _OVERHEAD = 64 * MB  # llama.cpp context, graph and tokenizer buffers beyond KV cache and logits
@@ -77,6 +78,7 @@ class ModelPool:
         self._estimates: dict[str, int] = {}
         self._lock = threading.RLock()
         self.events: list[PoolEvent] = []
+        self._remotes: dict[str, RemoteModel] = {}  # remote experts: never loaded, never counted or evicted
 
     @property
     def resident(self) -> list[str]:
@@ -86,7 +88,7 @@ class ModelPool:
     def is_resident(self, name: str) -> bool:
         return name in self._models
 
-    def expert(self, name: str) -> ExpertConfig:
+    def expert(self, name: str) -> ExpertConfig | RemoteExpertConfig:
         try:
             return self.profile.experts[name]
         except KeyError:
@@ -94,9 +96,11 @@ class ModelPool:
                 f"unknown expert {name!r} in profile {self.profile.name!r} (experts: {', '.join(self.profile.experts)})"
             ) from None
 
-    def check_file(self, name: str) -> GGUFInfo:
-        """Check an expert's file is present and whole, without loading it."""
+    def check_file(self, name: str) -> GGUFInfo | None:
+        """Check an expert's file is present and whole, without loading it (None: a remote expert has none)."""
         expert = self.expert(name)
+        if isinstance(expert, RemoteExpertConfig):
+            return None
         path = self.config.model_path(expert)
         if not path.is_file():
             raise ModelMissingError(
@@ -105,9 +109,12 @@ class ModelPool:
             )
         return read_gguf(path, expert.size)
 
-    def get(self, name: str) -> Model:
+    def get(self, name: str) -> Model | RemoteModel:
         """The loaded model for `name`, loading it (and evicting others) if needed."""
         with self._lock:
+            remote = self._remote(name)
+            if remote is not None:
+                return remote
             if name in self._models:
                 self._models.move_to_end(name)
                 return self._models[name]
@@ -133,6 +140,19 @@ class ModelPool:
             self._estimates[name] = estimate
             self._emit("load", name, time.perf_counter() - started, before)
             return model
+
+    def _remote(self, name: str) -> RemoteModel | None:
+        """A remote expert's client, made on first use; None for a local expert.
+
+        Remote experts hold no weights here: they are not in `resident`, not counted
+        toward max_resident or the memory budget, and emit no load events.
+        """
+        if name not in self._remotes:
+            expert = self.expert(name)
+            if not isinstance(expert, RemoteExpertConfig):
+                return None
+            self._remotes[name] = RemoteModel(expert)
+        return self._remotes[name]
 
     def _make_room(self, name: str, estimate: int) -> None:
         if self.budget_bytes is not None and estimate > self.budget_bytes:
@@ -163,6 +183,8 @@ class ModelPool:
         with self._lock:
             for name in list(self._models):
                 self.evict(name)
+            for remote in self._remotes.values():
+                remote.close()
 
     def _emit(self, kind: str, name: str, seconds: float, before: int) -> None:
         event = PoolEvent(kind, name, seconds, before, rss_bytes(), tuple(self._models))

