@@ -28,10 +28,11 @@ is cached per server and model for the life of the process.
 
 Generation streams ``/v1/completions`` (the plain layout, `prompts.PLAIN_STOPS` plus the
 caller's stops) or, with ``chat = true``, ``/v1/chat/completions`` with the messages.
-Greedy (temperature 0); `should_stop` is checked between streamed chunks. A stream that
-breaks off keeps the text received so far in `Generation.text`, sets finish_reason
-"failed" and raises `RemoteStreamError`: the caller records the segment as failed, and
-the next request opens a new connection.
+Greedy (temperature 0); `should_stop` is checked between streamed chunks. A generation
+that fails (the server refuses it, cannot be reached, or its stream breaks off:
+`RemoteStreamError`) keeps the text received so far in `Generation.text`, sets
+finish_reason "failed" and raises a `RemoteError` from the iteration: the caller records
+the segment as failed, and the next request opens a new connection.
 """
 
 from __future__ import annotations
@@ -376,34 +377,27 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _prompt_logprobs_openai(client: _Client, prompt: str) -> list[_Token]:
+def _prompt_logprobs_openai(client: _Client, prompt: str) -> tuple[list[_Token], str]:
     answer = client.json("POST", "/v1/completions", {
         "model": client.expert.model, "prompt": prompt, "echo": True, "logprobs": 0,
         "max_tokens": 1, "temperature": 0,
     })
-    logprobs = answer["choices"][0].get("logprobs")
+    choice = answer["choices"][0]
+    echoed = choice.get("text")
+    logprobs = choice.get("logprobs")
+    if not isinstance(echoed, str) or not echoed.startswith(prompt):
+        raise ScoringUnavailable("the answer does not echo the prompt (the server ignores echo)")
     if not logprobs or not logprobs.get("tokens") or logprobs.get("token_logprobs") is None:
         raise ScoringUnavailable("no prompt log-probs in the answer (the server ignores echo or logprobs)")
     tokens, values = logprobs["tokens"], logprobs["token_logprobs"]
-    offsets = logprobs.get("text_offset")
-    if len(values) != len(tokens) or (offsets is not None and len(offsets) != len(tokens)):
-        raise ValueError("tokens, token_logprobs and text_offset differ in length")
-    # With echo, the generated token follows the prompt's: text_offset tells them apart (it counts characters).
-    # Without text_offset, the answer's own text does: the prompt's tokens spell the prompt, then one more token.
-    kept = []
-    spelled = 0
-    for i, (piece, value) in enumerate(zip(tokens, values)):
-        if offsets is not None:
-            if int(offsets[i]) >= len(prompt):
-                break
-        elif spelled >= len(prompt) and piece:
-            break
-        spelled += len(piece or "")
-        kept.append(_Token(piece if isinstance(piece, str) else None, _number(value), -1))
-    return kept
+    if len(values) != len(tokens):
+        raise ValueError("tokens and token_logprobs differ in length")
+    # The echoed text is the prompt and then the generated token; both are in the token list. text_offset
+    # is not used: it counts characters of each server's own detokenisation (vLLM includes "<s>").
+    return [_Token(t if isinstance(t, str) else None, _number(v), -1) for t, v in zip(tokens, values)], echoed
 
 
-def _prompt_logprobs_vllm(client: _Client, prompt: str) -> list[_Token]:
+def _prompt_logprobs_vllm(client: _Client, prompt: str) -> tuple[list[_Token], str]:
     answer = client.json("POST", "/v1/completions", {
         "model": client.expert.model, "prompt": prompt, "max_tokens": 1, "temperature": 0,
         "prompt_logprobs": 0, "return_token_ids": True,
@@ -428,10 +422,10 @@ def _prompt_logprobs_vllm(client: _Client, prompt: str) -> list[_Token]:
             raise ValueError("several candidates per prompt token and no prompt_token_ids to pick the prompt's")
         item = entry[key]
         kept.append(_Token(item.get("decoded_token"), _number(item["logprob"]), int(key)))
-    return kept
+    return kept, prompt
 
 
-def _prompt_logprobs_sglang(client: _Client, prompt: str) -> list[_Token]:
+def _prompt_logprobs_sglang(client: _Client, prompt: str) -> tuple[list[_Token], str]:
     answer = client.json("POST", "/generate", {
         "text": prompt, "sampling_params": {"max_new_tokens": 0, "temperature": 0},
         "return_logprob": True, "logprob_start_len": 0, "return_text_in_logprobs": True,
@@ -445,10 +439,11 @@ def _prompt_logprobs_sglang(client: _Client, prompt: str) -> list[_Token]:
     for entry in entries:  # [logprob, token id, token text or null]
         text = entry[2] if len(entry) > 2 and isinstance(entry[2], str) else None
         kept.append(_Token(text, _number(entry[0]), int(entry[1])))
-    return kept
+    return kept, prompt
 
 
-_SCORERS: dict[str, Callable[[_Client, str], list[_Token]]] = {
+#: each returns the tokens and the text they spell: the prompt, or (echo) the prompt and the generated token
+_SCORERS: dict[str, Callable[[_Client, str], tuple[list[_Token], str]]] = {
     "openai-echo": _prompt_logprobs_openai,
     "vllm": _prompt_logprobs_vllm,
     "sglang": _prompt_logprobs_sglang,
@@ -469,7 +464,7 @@ def score_prompt(client: _Client, prompt: str) -> PromptScore:
     """Ask the server for the prompt's log-probs (its API's way) and map them onto the prompt's bytes."""
     expert = client.expert
     try:
-        tokens = _SCORERS[expert.api](client, prompt)
+        tokens, spelled_text = _SCORERS[expert.api](client, prompt)
     except ScoringUnavailable as exc:
         hint = ("llama.cpp's llama-server cannot score (ggml-org/llama.cpp#27174)" if expert.api == "openai-echo"
                 else f"check api = {expert.api!r}")
@@ -487,14 +482,14 @@ def score_prompt(client: _Client, prompt: str) -> PromptScore:
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise client._fail(f"unexpected answer to a scoring request ({type(exc).__name__}: {_one_line(str(exc))}); "
                            f"check api = {expert.api!r} in models.toml") from None
-    if not tokens:
-        raise client._fail("the scoring answer has no tokens")
-    offsets, spelled = align_offsets(prompt, [t.text for t in tokens])
-    if spelled < _MIN_SPELLED:
+    offsets, spelled = align_offsets(spelled_text, [t.text for t in tokens])
+    if not tokens or spelled < _MIN_SPELLED:
         raise client._fail(f"the server's token texts spell only {spelled:.0%} of the prompt; cannot place its "
                            "log-probs on the text")
+    prompt_part = offsets[:, 0] < len(prompt.encode("utf-8"))  # drops the generated token of an echo
     nll = np.array([-t.logprob if t.logprob is not None else np.nan for t in tokens], dtype=np.float64)
-    return PromptScore(np.array([t.id for t in tokens], dtype=np.int32), offsets, nll, spelled)
+    ids = np.array([t.id for t in tokens], dtype=np.int32)
+    return PromptScore(ids[prompt_part], offsets[prompt_part], nll[prompt_part], spelled)
 
 
 # -- the misalignment probe -----------------------------------------------------------------------------
@@ -683,10 +678,10 @@ class RemoteModel:
     ) -> Iterator[str]:
         started = time.perf_counter()
         chat = path.endswith("/chat/completions")
-        served_models(self._client)
         events = self._client.events(path, body)
         finish: FinishReason | None = None
         try:
+            served_models(self._client)
             for event in events:
                 if should_stop is not None and should_stop():
                     finish = "cancelled"
@@ -707,7 +702,7 @@ class RemoteModel:
                     generation.text.append(piece)
                     yield piece
             generation.finish_reason = finish or "stop"
-        except RemoteStreamError:
+        except RemoteError:  # refused, unreachable, or broken off mid-stream: the pieces so far are kept
             generation.finish_reason = "failed"
             raise
         finally:
