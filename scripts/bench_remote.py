@@ -40,10 +40,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import print_table  # noqa: E402
+from benchlib import print_table
 
-from seqmoe_local.config import RemoteExpertConfig, load_config  # noqa: E402
-from seqmoe_local.prompts import Message, join, plain_pieces  # noqa: E402
+from seqmoe_local.config import RemoteExpertConfig, load_config
+from seqmoe_local.prompts import Message, join, plain_pieces
 
 EXPERT = "gemma3-270m"
 QUESTIONS = Path(__file__).resolve().parent / "questions_3part.jsonl"

@@ -116,9 +116,8 @@ class _Target:
 
 def _target(base_url: str) -> _Target:
     parts = urlsplit(base_url)
-    prefix = parts.path.rstrip("/")
-    if prefix.endswith("/v1"):  # OpenAI clients take ".../v1"; our paths name the version themselves
-        prefix = prefix[: -len("/v1")]
+    # OpenAI clients take ".../v1"; our paths name the version themselves
+    prefix = parts.path.rstrip("/").removesuffix("/v1")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return _Target(parts.scheme, parts.hostname or "", port, prefix)
 
@@ -713,11 +712,11 @@ class RemoteModel:
     def prompt_tokens(self, *, context: Sequence[Message], message: str, instruction: str) -> int:
         """The generation prompt's length from the server's tokenizer; an upper bound where it has no endpoint.
 
-        The bound is the prompt's UTF-8 bytes plus one per message and one for a start
-        token (no tokenizer of these servers makes a token of less than a byte, but a
-        chat template adds its own text: used only when the server cannot count).
+        The estimate is the prompt's UTF-8 bytes plus one for a start token (no tokenizer
+        of these servers makes a token of less than a byte); with chat messages, 16 more
+        per message for the template's own text, which is a guess, not a bound.
         """
-        path, body = self._request(context, message, instruction)
+        _, body = self._request(context, message, instruction)
         if self._tokenize_path is not None:
             if self._tokenize_path == "/tokenize":
                 request = {"model": self.config.model, **body}
