@@ -617,7 +617,7 @@ class RemoteModel:
             raise ScoringUnavailable(result.detail)
         if result.state == "misaligned":
             raise ScoringUnavailable(
-                f"expert {self.name!r} at {self.origin} cannot score: {result.detail}; never routed on wrong numbers: "
+                f"expert {self.name!r} at {self.origin} cannot score: {result.detail}; refused so that routing never uses wrong numbers: "
                 f"set scoring = false for [experts.{self.name}] in models.toml to use it for generation only"
             )
         return result
