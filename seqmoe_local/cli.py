@@ -22,13 +22,14 @@ from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 from pydantic import ValidationError
 
 from . import __version__, paths
-from .config import AppConfig, Profile, RouterConfig, load_config
+from .config import AppConfig, Profile, RemoteExpertConfig, RouterConfig, load_config
 from .conversation import Conversation, TurnRecord
 from .errors import ConfigError, OutputError, SeqmoeError, UsageError
 from .files import write_text_atomic
 from .history import History, StoredMessage, export_markdown
 from .pipeline import FINISH_NOTES, Event, Finished, Pipeline, Routed, SegmentDone, SegmentStarted, TokenGenerated
 from .pool import PoolEvent
+from .remote import GENERATION_ONLY_RULE, remote_status
 from .router import REASON_LABELS, Assignment, Routing
 
 if TYPE_CHECKING:
@@ -314,11 +315,18 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(routing.model_dump_json(indent=2) + "\n")
     else:
         print_routing(routing, out)
+        _print_generation_only_rule(profile, out)
     return 0
 
 
+def _print_generation_only_rule(profile: Profile, out: TextIO) -> None:
+    names = [n for n, e in profile.experts.items() if isinstance(e, RemoteExpertConfig) and not e.scoring]
+    if names:
+        out.write(f"  note: {', '.join(names)} {'is' if len(names) == 1 else 'are'} generation-only: {GENERATION_ONLY_RULE}\n")
+
+
 def cmd_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .pull import PullEvent, pull_experts
+    from .pull import PullEvent, pull_experts, remote_note
 
     config = _config(args)
     profile = _profile(config, args)
@@ -327,6 +335,10 @@ def cmd_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(f"unknown expert(s) {', '.join(unknown)} in profile {profile.name!r}; "
                          f"known: {', '.join(profile.experts)}")
     experts = [profile.experts[n] for n in args.names or profile.experts]
+    for expert in experts:  # nothing to download for an expert on a server
+        if isinstance(expert, RemoteExpertConfig):
+            out.write(remote_note(expert) + "\n")
+    experts = [e for e in experts if not isinstance(e, RemoteExpertConfig)]
     progress = _Progress(err)
 
     def on_event(event: PullEvent) -> None:
@@ -394,25 +406,43 @@ def cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _config(args)
     profile = _profile(config, args)
     rows: list[dict[str, Any]] = []
-    for status in model_statuses(config, profile):
-        expert = profile.experts[status.name]
+    statuses = {status.name: status for status in model_statuses(config, profile)}
+    for name, expert in profile.experts.items():
+        natives = [role for role, native in profile.natives.items() if native == name]
+        if isinstance(expert, RemoteExpertConfig):
+            remote = remote_status(expert)  # asks the server: reachable, serves the model, can score
+            rows.append({
+                "name": name, "kind": "remote", "roles": list(expert.roles), "server": remote.server,
+                "api": expert.api, "model": expert.model, "chat": expert.chat, "scoring": expert.scoring,
+                "reachable": remote.reachable, "serves_model": remote.serves_model, "can_score": remote.can_score,
+                "detail": remote.detail, "natives": natives,
+            })
+            continue
+        status = statuses[name]
         gpu_layers = resolve_gpu_layers(expert.n_gpu_layers)
         rows.append({
-            "name": status.name, "roles": status.roles, "present": status.present, "problem": status.problem,
+            "name": status.name, "kind": "local", "roles": status.roles, "present": status.present,
+            "problem": status.problem,
             "size_on_disk": status.size_on_disk, "expected_size": status.expected_size,
             "quantization": status.quantization, "architecture": status.architecture, "chat": expert.chat,
             "gpu_offload": gpu_layers != 0, "n_gpu_layers": gpu_layers, "path": str(status.path),
             "pull_command": status.pull_command,
-            "natives": [role for role, name in profile.natives.items() if name == status.name],
+            "natives": natives,
         })
     if args.json:
         out.write(json.dumps({"profile": profile.name, "experts": rows}, indent=2) + "\n")
         return 0
     out.write(f"profile {profile.name}: {profile.description}\n")
     for row in rows:
+        native = f" native for {', '.join(row['natives'])}" if row["natives"] else ""
+        if row["kind"] == "remote":
+            score = "yes" if row["can_score"] else ("generation only" if not row["scoring"] else "no")
+            out.write(f"  {row['name']:<16} remote    {row['server']} ({row['api']}, model {row['model']}){native}\n"
+                      f"      reachable: {'yes' if row['reachable'] else 'no'}; can score: {score}\n"
+                      f"      {row['detail']}\n")
+            continue
         state = "present" if row["present"] else (row["problem"] or "missing")
         size = f"{(row['size_on_disk'] or row['expected_size'] or 0) / 1e6:,.0f} MB"
-        native = f" native for {', '.join(row['natives'])}" if row["natives"] else ""
         out.write(f"  {row['name']:<16} {state:<9} {size:>8}  {row['quantization'] or '?':<7} "
                   f"gpu: {'yes' if row['gpu_offload'] else 'no'}{native}\n      {row['path']}\n")
         if not row["present"]:

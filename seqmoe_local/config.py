@@ -15,9 +15,10 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from . import paths
 from .errors import ConfigError
@@ -66,8 +67,9 @@ Source = Annotated[HubSource | PypiSource, Field(discriminator="kind")]
 
 
 class ExpertConfig(StrictModel):
-    """One specialist model."""
+    """One specialist model: a local GGUF run in-process by llama.cpp."""
 
+    kind: Literal["local"] = "local"
     name: str = ""  # filled from the table key
     description: str
     roles: list[str] = Field(default_factory=list, description="roles this expert is native to")
@@ -98,6 +100,60 @@ class ExpertConfig(StrictModel):
         if isinstance(value, int) and value < -1:
             raise ValueError('must be "auto", -1 (all layers) or a number of layers >= 0')
         return value
+
+
+# -- remote experts (an expert served by an existing inference engine; see remote.py) ----------------
+
+RemoteApi = Literal["openai-echo", "vllm", "sglang"]
+
+
+class RemoteExpertConfig(StrictModel):
+    """An expert on an OpenAI-compatible serving engine (vLLM, SGLang, llama-cpp-python's server)."""
+
+    kind: Literal["remote"]
+    name: str = ""  # filled from the table key
+    description: str
+    roles: list[str] = Field(default_factory=list, description="roles this expert is native to")
+    base_url: str = Field(description="the server's root, http(s)://host:port (a trailing /v1 is accepted)")
+    model: str = Field(min_length=1, description="the model name the server knows")
+    api: RemoteApi = Field(default="openai-echo", description="how prompt log-probs are asked for")
+    api_key_env: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="environment variable holding the API key"
+    )
+    connect_timeout: float = Field(default=5.0, gt=0, le=600, description="seconds to open a connection")
+    read_timeout: float = Field(default=120.0, gt=0, le=3600, description="seconds to wait for the next bytes")
+    chat: bool = Field(default=False, description="generate through /v1/chat/completions (the server's template)")
+    scoring: bool = Field(default=True, description="false: generation only (the server cannot score)")
+    context_length: int = Field(default=4096, ge=256, le=1048576)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000 (got {value!r})")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must not carry a query, a fragment or credentials (put the key in api_key_env)")
+        try:
+            parts.port  # noqa: B018  # raises on a malformed port
+        except ValueError:
+            raise ValueError(f"has an invalid port (got {value!r})") from None
+        return value
+
+
+def _expert_kind(value: Any) -> str:
+    kind = value.get("kind", "local") if isinstance(value, dict) else getattr(value, "kind", "local")
+    return kind if kind in ("local", "remote") else "unknown"
+
+
+AnyExpertConfig = Annotated[
+    Union[Annotated[ExpertConfig, Tag("local")], Annotated[RemoteExpertConfig, Tag("remote")]],
+    Discriminator(
+        _expert_kind,
+        custom_error_type="expert_kind",
+        custom_error_message="kind must be 'local' (the default) or 'remote'",
+    ),
+]
 
 
 class RoleConfig(StrictModel):
@@ -196,7 +252,7 @@ class AppConfig(StrictModel):
     pool: PoolConfig = PoolConfig()
     pipeline: PipelineConfig = PipelineConfig()
     roles: dict[str, RoleConfig] = Field(min_length=1)
-    experts: dict[str, ExpertConfig] = Field(min_length=1)
+    experts: dict[str, AnyExpertConfig] = Field(min_length=1)
     profiles: dict[str, ProfileConfig] = Field(min_length=1)
 
     @model_validator(mode="before")
@@ -262,7 +318,7 @@ class Profile:
 
     name: str
     description: str
-    experts: dict[str, ExpertConfig]
+    experts: dict[str, ExpertConfig | RemoteExpertConfig]
     natives: dict[str, str]
     roles: dict[str, RoleConfig]
 
@@ -372,6 +428,8 @@ def validation_message(error: Any, unknown: str) -> str:
 
 def _describe(error: Any, layers: list[tuple[Path, dict[str, Any]]]) -> str:
     loc = tuple(error["loc"])
+    if len(loc) > 2 and loc[0] == "experts" and loc[2] in ("local", "remote"):  # the expert kind's union tag
+        loc = loc[:2] + loc[3:]
     # The discriminated-union tag and model-level checks add non-key parts to loc.
     keys = tuple(k for k in loc if k not in ("hub", "pypi", "int", "literal['auto']"))
     culprit = next((path for path, data in reversed(layers) if keys and _has_path(data, keys)), None)

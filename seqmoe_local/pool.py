@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from .config import AppConfig, ExpertConfig, Profile
+from .config import AppConfig, ExpertConfig, Profile, RemoteExpertConfig
 from .engine import Model, SavedState, derived_chunk, rss_bytes
 from .errors import MemoryBudgetError, ModelMissingError
 from .gguf import GGUFInfo
 from .pull import check_model_file
+from .remote import RemoteModel
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +94,14 @@ class ModelPool:
         self.reuse_prefix = reuse_prefix
         self._states: OrderedDict[str, SavedState] = OrderedDict()  # evicted experts' KV caches, oldest first
         self._state_budget = int(config.pool.state_cache_mb * MB) if reuse_prefix else 0
+        self._remotes: dict[str, RemoteModel] = {}  # remote experts: never loaded, never counted or evicted
 
     @property
     def resident(self) -> list[str]:
         """Loaded experts, least recently used first."""
         return list(self._models)
 
-    def expert(self, name: str) -> ExpertConfig:
+    def expert(self, name: str) -> ExpertConfig | RemoteExpertConfig:
         try:
             return self.profile.experts[name]
         except KeyError:
@@ -107,19 +109,28 @@ class ModelPool:
                 f"unknown expert {name!r} in profile {self.profile.name!r} (experts: {', '.join(self.profile.experts)})"
             ) from None
 
-    def check_file(self, name: str) -> GGUFInfo:
-        """Check an expert's file is present, whole and the one models.toml names, without loading it."""
-        self.expert(name)
+    def check_file(self, name: str) -> GGUFInfo | None:
+        """Check an expert's file is present, whole and the one models.toml names, without loading it.
+
+        None for a remote expert: it has no file.
+        """
+        if isinstance(self.expert(name), RemoteExpertConfig):
+            return None
         return check_model_file(self.config, self.profile, name)
 
-    def get(self, name: str) -> Model:
+    def get(self, name: str) -> Model | RemoteModel:
         """The loaded model for `name`, loading it (and evicting others) if needed."""
         with self._lock:
+            remote = self._remote(name)
+            if remote is not None:
+                return remote
             if name in self._models:
                 self._models.move_to_end(name)
                 return self._models[name]
             expert = self.expert(name)
-            info = self.check_file(name)
+            if isinstance(expert, RemoteExpertConfig):  # made by _remote above; keeps the types honest
+                raise ModelMissingError(f"remote expert {name!r} has no model file to load")
+            info = check_model_file(self.config, self.profile, name)
             estimate = estimate_bytes(expert, info, self.config.engine.scoring_memory_mb)
             self._make_room(name, estimate)
             before = rss_bytes()
@@ -145,6 +156,19 @@ class ModelPool:
             self._estimates[name] = estimate
             self._emit("load", name, time.perf_counter() - started, before, model.cached_tokens if restored else 0)
             return model
+
+    def _remote(self, name: str) -> RemoteModel | None:
+        """A remote expert's client, made on first use; None for a local expert.
+
+        Remote experts hold no weights here: they are not in `resident`, not counted
+        toward max_resident or the memory budget, and emit no load events.
+        """
+        if name not in self._remotes:
+            expert = self.expert(name)
+            if not isinstance(expert, RemoteExpertConfig):
+                return None
+            self._remotes[name] = RemoteModel(expert)
+        return self._remotes[name]
 
     def _make_room(self, name: str, estimate: int) -> None:
         if self.budget_bytes is not None and estimate > self.budget_bytes:
@@ -194,6 +218,8 @@ class ModelPool:
             finally:
                 self._state_budget = budget
             self._states.clear()
+            for remote in self._remotes.values():
+                remote.close()
 
     def _emit(self, kind: Literal["load", "evict"], name: str, seconds: float, before: int, state_tokens: int = 0) -> None:
         event = PoolEvent(kind, name, seconds, before, rss_bytes(), tuple(self._models), state_tokens)

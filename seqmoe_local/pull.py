@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
-from .config import AppConfig, ExpertConfig, HubSource, Profile, PypiSource
+from .config import AppConfig, ExpertConfig, HubSource, Profile, PypiSource, RemoteExpertConfig
 from .errors import ModelFileError, ModelMissingError, PullError
 from .gguf import NOT_GGUF, GGUFInfo, read_gguf
 
@@ -118,7 +118,7 @@ Emit = Callable[[PullEvent], None]
 
 def pull_experts(
     config: AppConfig,
-    experts: Sequence[ExpertConfig],
+    experts: Sequence[ExpertConfig | RemoteExpertConfig],
     *,
     force: bool = False,
     on_event: Callable[[PullEvent], None] | None = None,
@@ -134,9 +134,14 @@ def pull_experts(
     Returns one result per expert and never raises for one expert's failure (the others still run):
     the one-line error is in the result and in a ``failed`` event. KeyboardInterrupt propagates.
     Raises PullError only when the models directory cannot be created. See the module docstring for
-    the files kept next to each model.
+    the files kept next to each model. Remote experts have nothing to download: each gets a ``skipped``
+    event saying so, and no result.
     """
     emit: Emit = on_event or (lambda event: None)
+    for expert in experts:
+        if isinstance(expert, RemoteExpertConfig):
+            emit(PullEvent(expert.name, "skipped", "", message=remote_note(expert)))
+    experts = [e for e in experts if not isinstance(e, RemoteExpertConfig)]
     for directory in sorted({config.model_path(expert).parent for expert in experts}):
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -148,8 +153,13 @@ def pull_experts(
     return [_pull_one(config.model_path(expert), expert, force, emit) for expert in experts]
 
 
+def remote_note(expert: RemoteExpertConfig) -> str:
+    """What pull says about a remote expert."""
+    return f"{expert.name}: remote expert served by {expert.base_url} ({expert.model}); nothing to download"
+
+
 def model_statuses(config: AppConfig, profile: Profile) -> list[ModelStatus]:
-    """Presence, size and GGUF header of each expert's file in `profile`.
+    """Presence, size and GGUF header of each local expert's file in `profile` (remote experts have none).
 
     Reads file sizes, headers and the small ``.verified`` sidecars. A file that no fresh sidecar vouches
     for (none, or the file's size or mtime changed since) is hashed once, as `check_model_file` does, so
@@ -159,6 +169,8 @@ def model_statuses(config: AppConfig, profile: Profile) -> list[ModelStatus]:
     """
     statuses = []
     for name, expert in profile.experts.items():
+        if isinstance(expert, RemoteExpertConfig):
+            continue
         path = config.model_path(expert)
         disk = _inspect(path, expert)
         problem = disk.problem
