@@ -31,6 +31,32 @@ def slice_command(args: argparse.Namespace, suite: str, limit: int, *, score_onl
     return command
 
 
+def time_rescoring(args: argparse.Namespace, sizes: dict[str, int]) -> None:
+    """Score ten policies on the table in this process and print how long it took (no generation)."""
+    from seqmoe_local.config import RouterConfig, load_config
+    from seqmoe_local.evaluation.harness import _gather_all, load_suites
+    from seqmoe_local.evaluation.policies import router_policy, score, standard_policies
+    from seqmoe_local.evaluation.table import OutcomeTable
+
+    config = load_config()
+    profile = config.profile()
+    started = time.perf_counter()
+    table = OutcomeTable(args.out)
+    loaded = time.perf_counter() - started
+    policies = standard_policies(profile, config.router)
+    extra = [RouterConfig(tau=0.1), RouterConfig(min_relative_gain=0.0), RouterConfig(min_relative_gain=0.4),
+             RouterConfig(tau=0.0)]
+    policies += [router_policy(f"router-{i}", r, "") for i, r in enumerate(extra)][: 10 - len(policies)]
+    for suite, size in sizes.items():
+        if not size:
+            continue
+        (scored,) = _gather_all(config, profile, table, load_suites([suite], gsm8k=args.gsm8k, limit=size), None)
+        started = time.perf_counter()
+        result = score(policies, scored.data, profile, config.pool.max_resident)
+        print(f"{suite}: {len(policies)} policies on {len(result.items)} items scored in "
+              f"{time.perf_counter() - started:.3f} s (table read in {loaded:.2f} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="the outcome table's directory")
@@ -42,7 +68,12 @@ def main() -> int:
     parser.add_argument("--gsm8k-step", type=int, default=5, help="items added per GSM8K slice")
     parser.add_argument("--humaneval-step", type=int, default=3, help="items added per HumanEval slice")
     parser.add_argument("--log", type=Path, help="append the slices' progress lines here (default: OUT/bench.log)")
+    parser.add_argument("--rescore", nargs=2, type=int, metavar=("GSM8K_N", "HUMANEVAL_N"),
+                        help="only time re-scoring ten policies on the first N items of each suite, then stop")
     args = parser.parse_args()
+    if args.rescore:
+        time_rescoring(args, {"gsm8k": args.rescore[0], "humaneval": args.rescore[1]})
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.log or args.out / "bench.log"
     deadline = time.monotonic() + 60 * args.minutes
@@ -72,6 +103,7 @@ def main() -> int:
             report = subprocess.run(slice_command(args, suite, size, score_only=True), capture_output=True, text=True)
             print(report.stdout)
             print(f"[{suite}: scoring from the table, whole command {time.perf_counter() - started:.2f} s]")
+    time_rescoring(args, sizes)
     return 0
 
 
