@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tomllib
+
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,7 @@ import pytest
 
 from evalfakes import make_item_data, record
 from seqmoe_local import paths
-from seqmoe_local.config import AppConfig, Profile, RouterConfig, load_config
+from seqmoe_local.config import AppConfig, Profile, RouterConfig, load_config, tomllib
 from seqmoe_local.errors import ConfigError
 from seqmoe_local.evaluation import calibration, write_router_settings
 from seqmoe_local.evaluation.policies import ItemData, SuiteData, score, standard_policies

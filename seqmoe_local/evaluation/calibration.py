@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Profile, RouterConfig
+from ..config import RouterConfig
 from ..errors import ConfigError
 from .policies import ItemData, route_record
 
