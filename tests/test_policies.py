@@ -7,12 +7,14 @@ import time
 import numpy as np
 import pytest
 
-from evalfakes import make_item_data, record
+from evalfakes import cell, make_item_data, record
 from seqmoe_local.config import AppConfig, Profile, RouterConfig
 from seqmoe_local.evaluation.policies import (
-    SuiteData, bootstrap_intervals, expert_policy, native_policy, paired_interval, route_record, router_policy, score,
-    simulate_loads, standard_policies,
+    SuiteData, bootstrap_intervals, expert_policy, gather, native_policy, paired_interval, route_record, router_policy,
+    score, simulate_loads, standard_policies,
 )
+from seqmoe_local.evaluation.suites import Check, Item
+from seqmoe_local.evaluation.table import OutcomeTable
 
 SMOL, QWEN, GEMMA = "smollm2-135m", "qwen-coder", "gemma3-270m"
 
@@ -121,3 +123,19 @@ def test_rescoring_ten_policies_on_a_thousand_items(profile: Profile) -> None:
     elapsed = time.perf_counter() - started
     assert all(p.n == 1000 for p in result.policies)
     print(f"scored 10 policies on 1000 items in {elapsed:.2f} s")  # shown with -s; no threshold (house rule)
+
+
+def test_number_checks_are_applied_again_to_stored_texts(tmp_path, profile: Profile) -> None:
+    """A fix to the number extraction reaches stored answers: a restated question is no answer."""
+    item = Item(suite="t", id="q", query="How many?", check=Check(number=20))
+    table = OutcomeTable(tmp_path)
+    rec = record("q", [{SMOL: 1.0, QWEN: 0.7, GEMMA: 0.9}], ["solve"], [GEMMA])
+    table.add(rec.model_copy(update={"fingerprint": item.fingerprint()}))
+    texts = {SMOL: "Answer: 20", QWEN: "She needs 20 cups.", GEMMA: "What if the flock is 20 chickens?"}
+    for expert, text in texts.items():
+        stored = cell("q", [expert], correct=True).model_copy(update={
+            "fingerprint": item.fingerprint(), "texts": [text], "checks": {"number": True}})
+        table.add(stored)
+    data = gather(table, "t", [item], profile, {e: "0" * 64 for e in (SMOL, QWEN, GEMMA)}, "g", "r")
+    (only,) = data.items
+    assert {c.experts[0]: c.correct for c in only.cells.values()} == {SMOL: True, QWEN: True, GEMMA: False}

@@ -53,9 +53,14 @@ def _to_float(token: str) -> float | None:
 
 
 def final_number(text: str) -> float | None:
-    """The answer's final number: after the last "Answer:"-style marker, else the last number in the text."""
+    """The answer's final number: after the last "Answer:"-style marker, else the last number in the text.
+
+    Without a marker, list numbers and lines ending in "?" are skipped: a base model that
+    restates the question (or invents the next one) has not answered it.
+    """
     marked = _MARKED.findall(text)
-    candidates = marked or _ANY.findall(_LIST_MARKER.sub(" ", text))
+    statements = "\n".join(line for line in text.splitlines() if not line.rstrip().endswith("?"))
+    candidates = marked or _ANY.findall(_LIST_MARKER.sub(" ", statements))
     for token in reversed(candidates):
         value = _to_float(token)
         if value is not None:
@@ -81,6 +86,20 @@ def humaneval_program(prompt: str, entry_point: str, text: str) -> str:
     if body.strip() and not body.startswith((" ", "\t")):
         body = textwrap.indent(body, "    ")
     return prompt + body + "\n"
+
+
+def recheck_text(check: Check, kinds: Sequence[str], texts: Sequence[str], stored: dict[str, bool]) -> dict[str, bool]:
+    """The cheap checks (number, regex) applied again to stored texts; the code check as stored.
+
+    Lets a fix to the number extraction reach every stored answer without generating again.
+    """
+    results = dict(stored)
+    solve_text = _text_of(list(zip(kinds, texts)), "solve")
+    if check.number is not None:
+        results["number"] = numbers_match(final_number(solve_text), check.number)
+    if check.regex is not None:
+        results["regex"] = re.search(check.regex, solve_text) is not None
+    return results
 
 
 def check_answer(check: Check, outputs: Sequence[tuple[str, str]], limits: SandboxLimits = CODE_LIMITS) -> Verdict:

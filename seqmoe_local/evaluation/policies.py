@@ -32,6 +32,7 @@ import numpy as np
 
 from ..config import Profile, RouterConfig
 from ..router import assign_segment, scoring_order, stage1_active
+from .checks import recheck_text
 from .table import Cell, OutcomeTable, RoutingRecord
 
 Assignment = tuple[str, ...]
@@ -157,7 +158,7 @@ def gather(table: OutcomeTable, suite: str, items: Sequence, profile: Profile, s
         for expert in experts:
             cell = table.cell(suite, item.id, item.fingerprint(), [expert] * len(record.kinds), shas, generation)
             if cell is not None:
-                cells[tuple(cell.experts)] = cell
+                cells[tuple(cell.experts)] = rechecked(item, record, cell)
         if len(cells) < len(experts):
             missing += 1
             continue
@@ -184,7 +185,18 @@ def data_mixed(table: OutcomeTable, data: SuiteData, items: Sequence, shas: dict
                 or cell.settings != generation or cell.fingerprint != by_id[cell.item].fingerprint()
                 or any(shas.get(e) != s for e, s in zip(cell.experts, cell.sha256))):
             continue
-        d.cells[tuple(cell.experts)] = cell
+        d.cells[tuple(cell.experts)] = rechecked(by_id[cell.item], d.record, cell)
+
+
+def rechecked(item, record: RoutingRecord, cell: Cell) -> Cell:
+    """The cell with its number and regex checks applied again to its texts (see `checks.recheck_text`)."""
+    if (item.check.number is None and item.check.regex is None) or len(cell.texts) != len(record.kinds):
+        return cell
+    checks = recheck_text(item.check, record.kinds, cell.texts, cell.checks)
+    correct = bool(checks) and all(checks.values())
+    if checks == cell.checks and correct == cell.correct:
+        return cell
+    return cell.model_copy(update={"checks": checks, "correct": correct})
 
 
 # -- scoring -------------------------------------------------------------------------------------
