@@ -17,8 +17,11 @@ from pydantic import ValidationError
 
 from . import __version__, paths
 from .config import AppConfig, Profile, RouterConfig, load_config
+from .conversation import Conversation
 from .errors import SeqmoeError, UsageError
-from .pipeline import Event, Finished, Pipeline, Routed, SegmentDone, SegmentStarted, TokenGenerated
+from .files import write_text_atomic
+from .history import History, StoredMessage, export_markdown
+from .pipeline import FINISH_NOTES, Event, Finished, Pipeline, Routed, SegmentDone, SegmentStarted, TokenGenerated
 from .pool import PoolEvent
 from .router import REASON_LABELS, Assignment, Routing
 
@@ -56,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="route a question and stream the experts' answers")
     _routing_options(ask)
     ask.add_argument("--max-tokens", type=_positive, metavar="N", help="cap new tokens per segment (default: per role)")
+    follow = ask.add_mutually_exclusive_group()
+    follow.add_argument("-c", "--continue", dest="continue_latest", action="store_true",
+                        help="continue the latest conversation (the experts see its earlier turns)")
+    follow.add_argument("--conversation", "--cid", type=_positive, metavar="ID",
+                        help="continue conversation ID (see: seqmoe-local history)")
 
     route = commands.add_parser("route", help="show how a question would be routed, without generating")
     _routing_options(route)
@@ -70,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
 
     commands.add_parser("paths", help="print where config, models and data live")
+
+    history = commands.add_parser("history", help="list, show or export conversations")
+    history_commands = history.add_subparsers(dest="history_command", metavar="ACTION")
+    listing = history_commands.add_parser("list", help="the latest conversations (the default)")
+    listing.add_argument("-n", "--limit", type=_positive, default=20, metavar="N", help="how many (default 20)")
+    listing.add_argument("--json", action="store_true")
+    show = history_commands.add_parser("show", help="one conversation, every turn and answer")
+    show.add_argument("id", type=_positive, nargs="?", metavar="ID", help="conversation id (default: the latest)")
+    show.add_argument("--json", action="store_true")
+    export = history_commands.add_parser("export", help="a conversation as Markdown")
+    export.add_argument("id", type=_positive, nargs="?", metavar="ID", help="conversation id (default: the latest)")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
     chat = commands.add_parser("chat", help="open the terminal chat (the default with no command)")
     _common(chat)
@@ -175,10 +195,16 @@ class _AskView:
         elif isinstance(event, TokenGenerated):
             self.out.write(event.text)
         elif isinstance(event, SegmentDone):
-            note = " [cut at max tokens]" if event.output.finish_reason == "length" else ""
-            self.out.write(f"{note}\n")
+            output = event.output
+            note = FINISH_NOTES.get(output.finish_reason, "")
+            note = f"{note}: {output.error}" if output.error else note
+            self.out.write(f" [{note}]\n" if note else "\n")
         elif isinstance(event, Finished):
-            t = event.result.timings
+            result = event.result
+            if result.history.left_out:
+                self.err.write(f"[{result.history.left_out} earlier turn(s) left out: the conversation is longer "
+                               f"than an expert's context]\n")
+            t = result.timings
             self.err.write(f"\n[routing {t.routing:.2f} s, loading {t.loading:.2f} s, "
                            f"generation {t.generation:.2f} s, total {t.total:.2f} s]\n")
         self.out.flush()
@@ -191,14 +217,28 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _settings(_config(args), args)
     profile = _profile(config, args)
     question = _question(args)
+    conversation = Conversation.open(continue_latest=args.continue_latest, conversation_id=args.conversation,
+                                     profile=profile.name, warn=lambda line: err.write(line + "\n"))
     view = None if args.json else _AskView(out, err)
     pipeline = Pipeline(config, profile, on_event=view)
+    started = time.time()
     try:
-        result = pipeline.ask(question, expert=args.expert, max_new_tokens=args.max_tokens)
+        result = pipeline.ask(question, history=conversation.exchanges, expert=args.expert,
+                              max_new_tokens=args.max_tokens)
+    except BaseException:  # Ctrl-C, a broken pipe: the partial turn is kept, marked cancelled
+        partial = pipeline.partial_result()
+        if partial is not None:
+            conversation.record(question, partial, started)
+        raise
     finally:
         pipeline.close()
+    turn = conversation.record(question, result, started)
     if args.json:
-        out.write(result.model_dump_json(indent=2) + "\n")
+        record = json.loads(result.model_dump_json())
+        record = {"conversation_id": conversation.id, "turn": turn, **record}
+        out.write(json.dumps(record, indent=2) + "\n")
+    elif conversation.id is not None:
+        err.write(f"[conversation {conversation.id}, turn {turn}; continue it with: seqmoe-local ask -c \"...\"]\n")
     return 0
 
 
@@ -321,6 +361,49 @@ def cmd_paths(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    action = args.history_command or "list"
+    store = History.open()
+    try:
+        if action == "list":
+            summaries = store.conversations(limit=getattr(args, "limit", 20))
+            if getattr(args, "json", False):
+                out.write(json.dumps([s.__dict__ for s in summaries], indent=2) + "\n")
+            elif not summaries:
+                out.write('no conversations yet; start one with: seqmoe-local ask "QUESTION"\n')
+            for s in summaries if not getattr(args, "json", False) else []:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated_at))
+                out.write(f"{s.id:>5}  {when}  {s.messages:>3} turn(s)  [{s.profile}]  {s.title}\n")
+            return 0
+        conversation_id = args.id or store.latest_conversation()
+        if conversation_id is None:
+            raise UsageError('there are no conversations yet; start one with: seqmoe-local ask "QUESTION"')
+        summary = store.conversation(conversation_id)
+        messages = store.messages(conversation_id)
+        if action == "show" and args.json:
+            record = {**summary.__dict__, "turns": [json.loads(_message_json(m)) for m in messages]}
+            out.write(json.dumps(record, indent=2) + "\n")
+            return 0
+        text = export_markdown(summary, messages)
+        if action == "export" and args.output is not None:
+            write_text_atomic(args.output, text)
+            err.write(f"wrote conversation {conversation_id} to {args.output}\n")
+        else:
+            out.write(text)
+        return 0
+    finally:
+        store.close()
+
+
+def _message_json(message: StoredMessage) -> str:
+    return json.dumps({
+        "id": message.id, "question": message.question, "mode": message.mode, "cancelled": message.cancelled,
+        "error": message.error, "created_at": message.created_at, "finished_at": message.finished_at,
+        "routing": json.loads(message.routing.model_dump_json()) if message.routing else None,
+        "outputs": [o.model_dump() for o in message.outputs],
+    })
+
+
 def cmd_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .tui.app import run
 
@@ -371,7 +454,7 @@ def cmd_calibrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"ask": cmd_ask, "route": cmd_route, "pull": cmd_pull, "models": cmd_models, "paths": cmd_paths,
-            "chat": cmd_chat, "eval": cmd_eval, "calibrate": cmd_calibrate}
+            "chat": cmd_chat, "eval": cmd_eval, "calibrate": cmd_calibrate, "history": cmd_history}
 
 
 def main(argv: list[str] | None = None) -> int:

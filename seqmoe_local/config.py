@@ -80,6 +80,9 @@ class ExpertConfig(StrictModel):
     score_chunk: int | None = Field(
         default=None, ge=8, le=512, description="tokens per scoring decode; derived from the vocabulary if unset"
     )
+    repeat_penalty: float = Field(
+        default=1.0, ge=1.0, le=2.0, description="llama.cpp-style penalty on the last 64 tokens; 1.0 is off"
+    )
 
     @field_validator("score_chunk")
     @classmethod
@@ -102,8 +105,10 @@ class RoleConfig(StrictModel):
     description: str
     cues: list[str] | None = Field(default=None, description="segmenter regexes; built-in ones when unset")
     max_new_tokens: int = Field(default=256, ge=1, le=8192)
-    system: str = ""
-    prompt: str = Field(description="user message; fields: {context} {task} {previous}")
+    system: str = Field(default="", description="how to do this kind of task; ends the segment's instruction")
+    prompt: str = Field(
+        description="the segment's instruction, after the question in the same user turn; fields: {context} {task} {previous}"
+    )
     template: str = Field(default="{task}", description="text scored by the templated router")
 
     @field_validator("prompt", "template")
@@ -163,10 +168,23 @@ class RouterConfig(StrictModel):
 
 
 class PoolConfig(StrictModel):
-    """How many experts stay loaded."""
+    """How many experts stay loaded, and what an evicted one keeps."""
 
     max_resident: int = Field(default=2, ge=1, le=16)
     memory_budget_mb: float | None = Field(default=None, gt=0)
+    state_cache_mb: float = Field(
+        default=512.0, ge=0, description="RAM for evicted experts' KV caches, so a reload does not re-read"
+    )
+
+
+class PipelineConfig(StrictModel):
+    """How the experts are asked."""
+
+    system: str = Field(
+        default="You are a helpful assistant on a team of experts. Answer only the part you are asked for.",
+        description="system text every expert sees (the same for all segments, so their prompts share a prefix)",
+    )
+    loop_guard: bool = Field(default=True, description="stop a generation that repeats itself")
 
 
 class EngineConfig(StrictModel):
@@ -195,6 +213,7 @@ class AppConfig(StrictModel):
     engine: EngineConfig = EngineConfig()
     router: RouterConfig = RouterConfig()
     pool: PoolConfig = PoolConfig()
+    pipeline: PipelineConfig = PipelineConfig()
     roles: dict[str, RoleConfig] = Field(min_length=1)
     experts: dict[str, ExpertConfig] = Field(min_length=1)
     profiles: dict[str, ProfileConfig] = Field(min_length=1)

@@ -21,11 +21,13 @@ FinishReason = Literal["stop", "length", "cancelled", "repetition", "failed"]
 class Generation:
     """A streamed generation: iterate for text pieces; the counts are final after iteration.
 
-    ``prompt_tokens`` is the prompt's length, ``prefilled_tokens`` how many of them
-    were evaluated now (the rest came from the KV cache of an earlier call).
+    ``prompt`` is the prompt exactly as the model read it (template included),
+    ``prompt_tokens`` its length, ``prefilled_tokens`` how many of them were
+    evaluated now (the rest came from the KV cache of an earlier call).
     """
 
     pieces: Iterator[str]
+    prompt: str = ""
     prompt_tokens: int = 0
     prefilled_tokens: int = 0
     n_tokens: int = 0

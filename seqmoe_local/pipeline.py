@@ -1,9 +1,19 @@
 """question -> segments -> losses -> assignments -> outputs, with events for the CLI and TUI.
 
-Task segments run in question order: each expert sees the question's context
-segments and the answers of the segments before it (explain sees the answer, code
-sees the explanation). Events go out through one callback as they happen; model
-loads and evictions from the pool come through the same callback.
+A question may continue a conversation: the earlier turns (question and assembled
+answer) come as `history`. Every expert reads the conversation as chat messages
+(prompts.py): the system text, the earlier turns, then the new question. Routing
+scores the new question in that context; each task segment is then generated
+with the segment's instruction after the question, in the same user turn, so the
+expert's KV cache of the routing pass is reused (the engine reads only what
+follows it).
+
+Task segments run in question order: each expert sees the answers of the segments
+before it in its instruction (explain sees the answer, code sees the
+explanation). When the conversation does not fit an expert's context, the oldest
+turns are left out for that expert, and the result says how many. Events go out
+through one callback as they happen; model loads and evictions from the pool come
+through the same callback.
 """
 
 from __future__ import annotations
@@ -11,26 +21,29 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from typing import Literal
 
 from .config import OTHER_KIND, AppConfig, Profile, RoleConfig, StrictModel
-from .errors import Cancelled, UsageError
+from .errors import Cancelled, EngineError, UsageError
+from .expert import Expert
 from .pool import ModelPool, PoolEvent
+from .prompts import Exchange, Message, context_messages
 from .router import Assignment, Routing, SegmentInfo, forced_routing, route
 from .scores import Score
-from .segmenter import DEFAULT_CUES, segment
+from .segmenter import DEFAULT_CUES, Segment, segment
 
-#: how a context-only question (no task recognised) is asked
+#: how a question with no recognised task is asked: the question itself is the task
 GENERIC_ROLE = RoleConfig(
     description="answer the question",
-    prompt="{task}",
-    system="You are a helpful assistant. Answer concisely.",
+    prompt="{previous}\n\n{task}",
+    system="Answer concisely.",
     max_new_tokens=256,
 )
-# A base model has no end-of-turn token: stop it before it invents the next question.
-BASE_MODEL_STOPS = ["\n\n\n", "\nQuestion:", "\nProblem:", "\nAnswer:"]
+#: room kept in an expert's context for the instruction and earlier segments' answers, beyond new tokens
+INSTRUCTION_ROOM = 128
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -72,20 +85,34 @@ Event = Routed | SegmentStarted | TokenGenerated | SegmentDone | Finished | Pool
 # -- results -----------------------------------------------------------------------------------
 
 
+OutputStatus = Literal["stop", "length", "cancelled", "repetition", "failed", "skipped"]
+
+#: how each finish reason reads after a segment's text, in the CLI and the TUI ("" for a normal end)
+FINISH_NOTES: dict[str, str] = {
+    "stop": "", "length": "cut at max tokens", "repetition": "cut: it began repeating itself",
+    "cancelled": "cancelled", "failed": "failed", "skipped": "skipped",
+}
+
+
 class SegmentOutput(StrictModel):
-    segment: int
+    segment: int  # the segment's index in Routing.segments
     kind: str
     expert: str
     text: str
     tokens: int
-    finish_reason: str  # "stop" | "length" | "cancelled" | "skipped"
+    finish_reason: OutputStatus
     seconds: float
+    prompt_tokens: int = 0  # the generation prompt's length...
+    prefilled_tokens: int = 0  # ...and how much of it was evaluated (the rest was in the KV cache)
+    first_token_seconds: float | None = None
+    error: str | None = None  # why a "failed" segment stopped
 
 
 class LoadRecord(StrictModel):
-    kind: str  # "load" | "evict"
+    kind: Literal["load", "evict"]
     expert: str
     seconds: float
+    state_tokens: int = 0  # KV-cache tokens restored on load, or kept on evict
 
 
 class Timings(StrictModel):
@@ -93,6 +120,13 @@ class Timings(StrictModel):
     loading: float
     generation: float
     total: float
+
+
+class HistoryUse(StrictModel):
+    """How much of the conversation the experts saw."""
+
+    turns: int  # earlier turns in the conversation
+    left_out: int  # the oldest turns left out for the expert that had the least room
 
 
 class AskResult(StrictModel):
@@ -103,6 +137,8 @@ class AskResult(StrictModel):
     loads: list[LoadRecord]
     timings: Timings
     cancelled: bool
+    history: HistoryUse = HistoryUse(turns=0, left_out=0)
+    prefilled_tokens: int = 0  # prompt tokens evaluated for routing and generation together
 
 
 # -- the pipeline ------------------------------------------------------------------------------
@@ -112,6 +148,24 @@ def compose_prompt(role: RoleConfig, *, context: str, task: str, previous: str) 
     """Fill a role's prompt template; blank placeholders leave no stray blank lines."""
     text = role.prompt.format(context=context, task=task, previous=previous)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def instruction_for(role: RoleConfig, *, question: str, task: str, context: str, outputs: Sequence[SegmentOutput]) -> str:
+    """A segment's instruction: which part to do, the earlier parts' answers, and the role's style.
+
+    When the segment is the whole question, the question already says what to do.
+    """
+    previous = "\n\n".join(f"{o.kind.capitalize()} ({o.expert}):\n{o.text.strip()}" for o in outputs if o.text.strip())
+    if previous:
+        previous = f"Earlier parts of this answer:\n\n{previous}"
+    part = "" if task.strip() == question.strip() else f"Now do only this part of the question: {task.strip()}"
+    text = compose_prompt(role, context=context, task=part, previous=previous)
+    return "\n\n".join(part for part in (text, role.system.strip()) if part)
+
+
+def answer_text(outputs: Sequence[SegmentOutput]) -> str:
+    """A turn's answer as later turns see it: the segments' texts in order."""
+    return "\n\n".join(o.text.strip() for o in outputs if o.text.strip())
 
 
 class Pipeline:
@@ -134,6 +188,8 @@ class Pipeline:
             role: tuple(spec.cues) if spec.cues is not None else DEFAULT_CUES.get(role, ())
             for role, spec in profile.roles.items()
         }
+        self._partial: tuple[Routing, list[SegmentOutput], dict[int, list[str]]] | None = None
+        self._begin_turn((), 0, generating=False)
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         """Also send every event to `listener` (called on the pipeline's thread)."""
@@ -150,23 +206,82 @@ class Pipeline:
     def close(self) -> None:
         self.pool.close()
 
+    # -- the conversation as each expert sees it -------------------------------------------------
+
+    def _begin_turn(self, history: Sequence[Exchange], reserve: int, generating: bool) -> None:
+        self._history = tuple(history)
+        self._reserve = reserve
+        self._generating = generating
+        self._contexts: dict[str, tuple[list[Message], int]] = {}
+        self._prefilled = 0
+
+    def _context(self, model: Expert, question: str) -> list[Message]:
+        """The messages before the question for `model`: oldest turns left out until the turn fits its context.
+
+        Computed once per expert and turn, so routing and generation read the same
+        prefix (and generation reuses the KV cache of routing).
+        """
+        if model.name in self._contexts:
+            return self._contexts[model.name][0]
+        history = list(self._history)
+        while True:
+            context = context_messages(self.config.pipeline.system, history)
+            needed = model.prompt_tokens(context=context, message=question, instruction="")
+            if needed + self._reserve <= model.n_ctx or not history:
+                break
+            history.pop(0)
+        if self._generating and needed + INSTRUCTION_ROOM >= model.n_ctx:
+            raise UsageError(
+                f"the question is too long for expert {model.name}: {needed} tokens with the system text, and its "
+                f"context holds {model.n_ctx}; shorten the question, or raise context_length for {model.name} in "
+                f"models.toml (seqmoe-local paths shows where)"
+            )
+        self._contexts[model.name] = (context, len(self._history) - len(history))
+        return context
+
     def _score(self, name: str, text: str) -> Score:
         # Loading and scoring every expert takes seconds: honour a cancel between experts.
         if self._cancel.is_set():
             raise Cancelled("routing cancelled")
-        return self.pool.get(name).score(text)
+        model = self.pool.get(name)
+        score = model.score(text, context=self._context(model, text))
+        self._prefilled += score.prefilled_tokens
+        return score
+
+    def _reserve_for(self, question: str, segments: Sequence[Segment], max_new_tokens: int | None) -> int:
+        """Context to keep free for the answer: every task segment's new tokens plus its instruction."""
+        kinds = [s.kind for s in segments if s.kind != OTHER_KIND] or [OTHER_KIND]
+        return sum(
+            max_new_tokens or self.profile.roles.get(kind, GENERIC_ROLE).max_new_tokens for kind in kinds
+        ) + INSTRUCTION_ROOM
+
+    # -- routing and answering -------------------------------------------------------------------
 
     def route(
-        self, question: str, *, expert: str | None = None, assign: Callable[[SegmentInfo], str] | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[Exchange] = (),
+        expert: str | None = None,
+        assign: Callable[[SegmentInfo], str] | None = None,
+        max_new_tokens: int | None = None,
+        generating: bool = False,
     ) -> Routing:
         """Segment and route without generating.
 
+        `history` is the conversation so far; the question is scored after it.
         `expert` forces one expert for every segment; `assign` picks each segment's
         expert itself (e.g. the native-only baseline). Either skips the loss scoring.
         """
         if not question.strip():
             raise UsageError("the question is empty; type a question, e.g. seqmoe-local ask \"What is 17 * 23?\"")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError("the question is not valid text (it holds a lone surrogate, e.g. from undecodable "
+                             "bytes); pass it as UTF-8") from exc
         segments = segment(question, self.cues)
+        self._begin_turn(history, self._reserve_for(question, segments, max_new_tokens), generating)
         if expert is not None:
             self.pool.expert(expert)  # unknown names fail here, before any work
             routing = forced_routing(question, self.profile, segments, lambda _: expert, f"forced with --expert {expert}")
@@ -185,54 +300,105 @@ class Pipeline:
         self,
         question: str,
         *,
+        history: Sequence[Exchange] = (),
         expert: str | None = None,
         assign: Callable[[SegmentInfo], str] | None = None,
         max_new_tokens: int | None = None,
     ) -> AskResult:
-        """Route (see `route`), then run each task segment in order, streaming tokens as events."""
+        """Route (see `route`), then run each task segment in order, streaming tokens as events.
+
+        If interrupted (Ctrl-C, a listener raising), `partial_result()` gives what was done.
+        """
         self._cancel.clear()
         started = time.perf_counter()
         first_event = len(self.pool.events)
-        routing = self.route(question, expert=expert, assign=assign)
+        self._partial = None
+        routing = self.route(question, history=history, expert=expert, assign=assign,
+                             max_new_tokens=max_new_tokens, generating=True)
         routing_loads = sum(e.seconds for e in self.pool.events[first_event:])
-        context = "\n".join(s.text for s in routing.segments if s.kind == OTHER_KIND)
+        context_text = "\n".join(s.text for s in routing.segments if s.kind == OTHER_KIND)
         outputs: list[SegmentOutput] = []
+        streaming: dict[int, list[str]] = {}
+        self._partial = (routing, outputs, streaming)
         for index, assignment in enumerate(routing.assignments):
-            segment_info = routing.segments[assignment.segment]
-            role = self.profile.roles.get(assignment.kind, GENERIC_ROLE)
             if self._cancel.is_set():
                 outputs.append(SegmentOutput(segment=assignment.segment, kind=assignment.kind, expert=assignment.expert,
                                              text="", tokens=0, finish_reason="skipped", seconds=0.0))
                 continue
             self._emit(SegmentStarted(index, assignment))
-            previous = "\n\n".join(f"{o.kind.capitalize()} ({o.expert}):\n{o.text.strip()}" for o in outputs if o.text)
-            is_context_only = assignment.kind == OTHER_KIND
-            prompt = compose_prompt(role, context="" if is_context_only else context, task=segment_info.text,
-                                    previous=previous)
-            model = self.pool.get(assignment.expert)
-            generation = model.generate(
-                system=role.system, user=prompt, max_tokens=max_new_tokens or role.max_new_tokens,
-                stop=None if model.has_chat_template else BASE_MODEL_STOPS, should_stop=self._cancel.is_set,
-            )
-            # closing(): if a listener raises (a broken pipe, Ctrl-C), the stream ends here,
-            # releasing the model, before anyone can close the pool under it.
-            with closing(generation.pieces):
-                for piece in generation:
-                    self._emit(TokenGenerated(index, piece))
-            output = SegmentOutput(
-                segment=assignment.segment, kind=assignment.kind, expert=assignment.expert,
-                text="".join(generation.text), tokens=generation.n_tokens,
-                finish_reason=generation.finish_reason or "stop", seconds=generation.seconds,
-            )
-            outputs.append(output)
-            self._emit(SegmentDone(index, output))
-        loads = [LoadRecord(kind=e.kind, expert=e.expert, seconds=e.seconds) for e in self.pool.events[first_event:]]
-        total = time.perf_counter() - started
-        loading = sum(l.seconds for l in loads)
-        generating = sum(o.seconds for o in outputs)
-        result = AskResult(
-            routing=routing, outputs=outputs, loads=loads, cancelled=self._cancel.is_set(),
-            timings=Timings(routing=routing.seconds - routing_loads, loading=loading, generation=generating, total=total),
-        )
+            outputs.append(self._generate(index, assignment, routing, question, context_text, outputs, streaming,
+                                          max_new_tokens))
+            self._emit(SegmentDone(index, outputs[-1]))
+        result = self._result(routing, outputs, first_event, started, routing_loads)
+        self._partial = None
         self._emit(Finished(result))
         return result
+
+    def _generate(
+        self,
+        index: int,
+        assignment: Assignment,
+        routing: Routing,
+        question: str,
+        context_text: str,
+        outputs: list[SegmentOutput],
+        streaming: dict[int, list[str]],
+        max_new_tokens: int | None,
+    ) -> SegmentOutput:
+        """Generate one task segment, streaming its tokens; an engine failure keeps the partial text."""
+        role = self.profile.roles.get(assignment.kind, GENERIC_ROLE)
+        model = self.pool.get(assignment.expert)
+        segment_text = routing.segments[assignment.segment].text
+        generation = model.generate(
+            context=self._context(model, question), message=question,
+            instruction=instruction_for(role, question=question, task=segment_text, context=context_text,
+                                        outputs=outputs),
+            max_tokens=max_new_tokens or role.max_new_tokens, should_stop=self._cancel.is_set,
+        )
+        pieces = streaming.setdefault(index, [])
+        error: str | None = None
+        # closing(): if a listener raises (a broken pipe, Ctrl-C), the stream ends here,
+        # releasing the model, before anyone can close the pool under it.
+        try:
+            with closing(generation.pieces):
+                for piece in generation:
+                    pieces.append(piece)
+                    self._emit(TokenGenerated(index, piece))
+        except EngineError as exc:  # a decode failure, a remote server gone: this segment fails, the rest runs
+            error = str(exc)
+        del streaming[index]
+        self._prefilled += generation.prefilled_tokens
+        return SegmentOutput(
+            segment=assignment.segment, kind=assignment.kind, expert=assignment.expert, text="".join(pieces),
+            tokens=generation.n_tokens, finish_reason="failed" if error else generation.finish_reason,
+            seconds=generation.seconds, prompt_tokens=generation.prompt_tokens,
+            prefilled_tokens=generation.prefilled_tokens, first_token_seconds=generation.first_token_seconds,
+            error=error,
+        )
+
+    def _result(
+        self, routing: Routing, outputs: list[SegmentOutput], first_event: int, started: float, routing_loads: float,
+        cancelled: bool | None = None,
+    ) -> AskResult:
+        loads = [LoadRecord(kind=e.kind, expert=e.expert, seconds=e.seconds, state_tokens=e.state_tokens)
+                 for e in self.pool.events[first_event:]]
+        left_out = max((left for _, left in self._contexts.values()), default=0)
+        return AskResult(
+            routing=routing, outputs=outputs, loads=loads,
+            cancelled=self._cancel.is_set() if cancelled is None else cancelled,
+            timings=Timings(routing=routing.seconds - routing_loads, loading=sum(l.seconds for l in loads),
+                            generation=sum(o.seconds for o in outputs), total=time.perf_counter() - started),
+            history=HistoryUse(turns=len(self._history), left_out=left_out), prefilled_tokens=self._prefilled,
+        )
+
+    def partial_result(self) -> AskResult | None:
+        """After `ask` was interrupted: the routing and the outputs so far, the running one marked cancelled."""
+        if self._partial is None:
+            return None
+        routing, outputs, streaming = self._partial
+        outputs = list(outputs)
+        for index, pieces in streaming.items():
+            a = routing.assignments[index]
+            outputs.append(SegmentOutput(segment=a.segment, kind=a.kind, expert=a.expert, text="".join(pieces),
+                                         tokens=len(pieces), finish_reason="cancelled", seconds=0.0))
+        return self._result(routing, outputs, len(self.pool.events), time.perf_counter(), 0.0, cancelled=True)

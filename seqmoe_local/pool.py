@@ -3,6 +3,10 @@
 Experts load on first use; at most `max_resident` stay loaded (and, when a memory
 budget is set, only as many as fit its estimate). Every load and eviction is
 reported as a PoolEvent with its duration, for the CLI and the TUI.
+
+An evicted expert's KV cache (its sequence state: the conversation it has read)
+stays in RAM, within `state_cache_mb`, and is restored when the expert loads
+again, so a reloaded expert does not re-read the conversation.
 """
 
 from __future__ import annotations
@@ -10,13 +14,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from .config import AppConfig, ExpertConfig, Profile
-from .engine import Model, derived_chunk, rss_bytes
+from .engine import Model, SavedState, derived_chunk, rss_bytes
 from .errors import MemoryBudgetError, ModelMissingError
 from .gguf import GGUFInfo, read_gguf
+
+log = logging.getLogger(__name__)
 
 MB = 1_000_000
 _OVERHEAD = 64 * MB  # llama.cpp context, graph and tokenizer buffers beyond KV cache and logits
@@ -24,14 +32,16 @@ _OVERHEAD = 64 * MB  # llama.cpp context, graph and tokenizer buffers beyond KV 
 
 @dataclass(frozen=True)
 class PoolEvent:
-    """A model was loaded or evicted (or refused: it would not fit the budget)."""
+    """A model was loaded or evicted."""
 
-    kind: str  # "load" | "evict"
+    kind: Literal["load", "evict"]
     expert: str
     seconds: float
     rss_before: int
     rss_after: int
     resident: tuple[str, ...]
+    #: on load: tokens of KV cache restored from before its eviction; on evict: tokens kept
+    state_tokens: int = 0
 
 
 def context_size(expert: ExpertConfig, info: GGUFInfo) -> int:
@@ -66,7 +76,9 @@ class ModelPool:
         max_resident: int | None = None,
         memory_budget_mb: float | None = None,
         on_event: Callable[[PoolEvent], None] | None = None,
+        reuse_prefix: bool = True,
     ) -> None:
+        """`reuse_prefix=False` makes every call re-read its whole prompt (for benchmarks)."""
         self.config = config
         self.profile = profile
         self.max_resident = max_resident or config.pool.max_resident
@@ -77,14 +89,14 @@ class ModelPool:
         self._estimates: dict[str, int] = {}
         self._lock = threading.RLock()
         self.events: list[PoolEvent] = []
+        self.reuse_prefix = reuse_prefix
+        self._states: OrderedDict[str, SavedState] = OrderedDict()  # evicted experts' KV caches, oldest first
+        self._state_budget = int(config.pool.state_cache_mb * MB) if reuse_prefix else 0
 
     @property
     def resident(self) -> list[str]:
         """Loaded experts, least recently used first."""
         return list(self._models)
-
-    def is_resident(self, name: str) -> bool:
-        return name in self._models
 
     def expert(self, name: str) -> ExpertConfig:
         try:
@@ -128,10 +140,15 @@ class ModelPool:
                 seed=self.config.engine.seed,
                 expected_size=expert.size,
                 chat=expert.chat,
+                repeat_penalty=expert.repeat_penalty,
+                loop_guard=self.config.pipeline.loop_guard,
+                reuse_prefix=self.reuse_prefix,
             )
+            state = self._states.pop(name, None)
+            restored = state is not None and model.restore_state(state)
             self._models[name] = model
             self._estimates[name] = estimate
-            self._emit("load", name, time.perf_counter() - started, before)
+            self._emit("load", name, time.perf_counter() - started, before, model.cached_tokens if restored else 0)
             return model
 
     def _make_room(self, name: str, estimate: int) -> None:
@@ -155,17 +172,36 @@ class ModelPool:
             self._estimates.pop(name, None)
             before = rss_bytes()
             started = time.perf_counter()
+            kept = self._keep_state(name, model)
             model.close()
-            self._emit("evict", name, time.perf_counter() - started, before)
+            self._emit("evict", name, time.perf_counter() - started, before, kept)
+
+    def _keep_state(self, name: str, model: Model) -> int:
+        """Keep an evicting model's KV cache in RAM (oldest kept states go first); returns its tokens."""
+        if self._state_budget <= 0:
+            return 0
+        state = model.save_state()
+        if state is None or len(state.data) > self._state_budget:
+            return 0
+        self._states[name] = state
+        while sum(len(s.data) for s in self._states.values()) > self._state_budget:
+            dropped, _ = self._states.popitem(last=False)
+            log.info("dropped the saved KV cache of %s: [pool] state_cache_mb is full", dropped)
+        return len(state.tokens) if name in self._states else 0
 
     def close(self) -> None:
-        """Evict everything."""
+        """Evict everything (nothing is loaded again, so no state is kept)."""
         with self._lock:
-            for name in list(self._models):
-                self.evict(name)
+            budget, self._state_budget = self._state_budget, 0
+            try:
+                for name in list(self._models):
+                    self.evict(name)
+            finally:
+                self._state_budget = budget
+            self._states.clear()
 
-    def _emit(self, kind: str, name: str, seconds: float, before: int) -> None:
-        event = PoolEvent(kind, name, seconds, before, rss_bytes(), tuple(self._models))
+    def _emit(self, kind: Literal["load", "evict"], name: str, seconds: float, before: int, state_tokens: int = 0) -> None:
+        event = PoolEvent(kind, name, seconds, before, rss_bytes(), tuple(self._models), state_tokens)
         self.events.append(event)
         if self.on_event is not None:
             self.on_event(event)

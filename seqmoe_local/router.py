@@ -236,7 +236,6 @@ def route(
         if settings.scoring == "single_pass":
             losses = {e: _bpb(*scores[e].span_nll(max(seg.byte_start, common), seg.byte_end)) for e in active}
         else:
-            losses = {}
             context = " ".join(s.text for s in infos if s.kind == OTHER_KIND)
             role = profile.roles.get(seg.kind)
             text = (role.template if role else "{task}").format(context=context, task=seg.text, previous="").strip()

@@ -18,10 +18,14 @@ LN2 = math.log(2.0)
 class Score:
     """Per-token negative log-likelihoods of one text under one model.
 
-    ``offsets[i]`` is the UTF-8 byte range of token i in the text (a start token
-    covers no bytes). ``nll[i]`` is NaN where the model made no prediction: the
-    first token of a model without a start token, and tokens dropped from the
-    front when the text is longer than the context (``truncated_tokens``).
+    The tokens are those of the text only: a start token, or the conversation the
+    text was read after, conditions them but is not part of the Score.
+    ``offsets[i]`` is the UTF-8 byte range of token i in the text. ``nll[i]`` is
+    NaN where the model made no prediction: the first token of a text read alone by
+    a model without a start token, and tokens dropped from the front when the
+    prompt is longer than the context (``truncated_tokens``).
+    ``prefilled_tokens`` counts the prompt tokens evaluated for this score (the
+    rest of the prompt came from the model's KV cache).
     """
 
     model: str
@@ -32,6 +36,7 @@ class Score:
     n_bytes: int
     chunk: int
     truncated_tokens: int = 0
+    prefilled_tokens: int = 0
     seconds: float = 0.0
 
     @property

@@ -33,7 +33,7 @@ from seqmoe_local.tui.app import ChatApp, last_code_block
 from seqmoe_local.tui.badge import PALETTE_SIZE, ExpertBadge, palette_indices
 from seqmoe_local.tui.expert_picker import ExpertPicker
 from seqmoe_local.tui.help_screen import HelpScreen
-from seqmoe_local.tui.history import History
+from seqmoe_local.history import History
 from seqmoe_local.tui.history_screen import HistoryScreen
 from seqmoe_local.tui.models_screen import ModelsScreen
 from seqmoe_local.tui.routing_view import STAGE1_COLUMN, WINNER, RoutingView, format_bpb, segment_column

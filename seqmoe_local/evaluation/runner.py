@@ -115,6 +115,9 @@ class Runner:
                 result = self.pipeline.ask(item.query, assign=assign, max_new_tokens=max_new_tokens)
         except EngineError as exc:
             return Cell(**base, status="error", error=str(exc))
+        failed = [o for o in result.outputs if o.finish_reason == "failed"]
+        if failed:  # llama.cpp failed mid-answer: a fault, not the expert's answer; retried by the next run
+            return Cell(**base, status="error", error=getattr(failed[0], "error", None) or "generation failed")
         outputs = [(o.kind, o.text) for o in result.outputs]
         verdict = check_answer(item.check, outputs)
         return Cell(**base, status="ok", correct=verdict.correct, checks=verdict.checks, detail=verdict.detail,

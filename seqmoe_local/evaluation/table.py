@@ -36,7 +36,7 @@ from ..config import AppConfig, Profile, StrictModel
 from ..errors import UsageError
 
 #: bump when the way answers are asked, checked or recorded changes: older records are then unused
-HARNESS = 1
+HARNESS = 2  # 2: the conversations pipeline (one prompt layout for routing and generation, loop guard)
 CELLS_FILE = "outcomes.jsonl"
 ROUTING_FILE = "routing.jsonl"
 

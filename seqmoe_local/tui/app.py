@@ -45,7 +45,7 @@ from .answer_view import AnswerView
 from .badge import palette_indices
 from .expert_picker import ExpertChoice, ExpertPicker
 from .help_screen import HelpScreen
-from .history import History, HistoryError, StoredMessage
+from seqmoe_local.history import History, HistoryError, StoredMessage
 from .history_screen import HistoryScreen
 from .models_screen import ModelsScreen
 from .status_bar import StatusBar

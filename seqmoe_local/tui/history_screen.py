@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from .history import ConversationSummary
+from seqmoe_local.history import ConversationSummary
 
 
 class HistoryScreen(ModalScreen[int | None]):

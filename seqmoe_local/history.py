@@ -1,4 +1,8 @@
-"""Conversation history in SQLite: ``<data dir>/history.sqlite3``.
+"""Conversations in SQLite: ``<data dir>/history.sqlite3``, shared by the chat and the CLI.
+
+A conversation is a list of messages (turns): the question, its routing and the
+segments' outputs. Answered turns are what a follow-up question is asked after
+(`exchanges`); route-only entries are kept for the record but are not context.
 
 The schema version lives in ``PRAGMA user_version`` and is raised one migration
 at a time, each in its own transaction. The file is the user's data, so an
@@ -15,14 +19,19 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ValidationError
 
-from seqmoe_local import paths
-from seqmoe_local.errors import SeqmoeError
-from seqmoe_local.pipeline import SegmentOutput
-from seqmoe_local.router import Routing
+from . import paths
+from .errors import SeqmoeError, UsageError
+from .pipeline import FINISH_NOTES, SegmentOutput, answer_text
+from .prompts import Exchange
+from .router import Routing
+
+MessageMode = Literal["answer", "route"]
 
 FILENAME = "history.sqlite3"
 
@@ -61,6 +70,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class HistoryError(SeqmoeError):
     """The history database cannot be used; the message names the file and what to do."""
 
+    exit_code = 7
+
+
+class ConversationNotFound(UsageError):
+    """A conversation id that the history does not have."""
+
 
 @dataclass(frozen=True)
 class ConversationSummary:
@@ -84,7 +99,7 @@ class StoredMessage:
 
     id: int
     question: str
-    mode: str  # "answer" | "route"
+    mode: MessageMode
     routing: Routing | None
     outputs: list[SegmentOutput]
     cancelled: bool
@@ -216,7 +231,7 @@ class History:
         conversation_id: int,
         *,
         question: str,
-        mode: str,
+        mode: MessageMode,
         routing: Routing | None,
         outputs: Sequence[SegmentOutput],
         cancelled: bool,
@@ -261,11 +276,63 @@ class History:
         )
         return [
             StoredMessage(
-                id=row[0], question=row[1], mode=row[2], routing=_routing(row[3]), outputs=_outputs(row[4]),
-                cancelled=bool(row[5]), error=row[6], created_at=row[7], finished_at=row[8],
+                id=row[0], question=row[1], mode="route" if row[2] == "route" else "answer", routing=_routing(row[3]),
+                outputs=_outputs(row[4]), cancelled=bool(row[5]), error=row[6], created_at=row[7], finished_at=row[8],
             )
             for row in rows
         ]
+
+    def latest_conversation(self) -> int | None:
+        """The id of the most recently updated conversation, if any."""
+        row = self._db.execute("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1").fetchone()
+        return int(row[0]) if row else None
+
+    def conversation(self, conversation_id: int) -> ConversationSummary:
+        """One conversation's summary; ConversationNotFound when there is none with that id."""
+        row = self._db.execute(
+            "SELECT c.id, c.title, c.profile, c.created_at, c.updated_at, COUNT(m.id) FROM conversations c "
+            "LEFT JOIN messages m ON m.conversation_id = c.id WHERE c.id = ? GROUP BY c.id",
+            (conversation_id,),
+        ).fetchone()
+        if row is None:
+            raise ConversationNotFound(
+                f"there is no conversation {conversation_id}; list them with: seqmoe-local history"
+            )
+        return ConversationSummary(*row)
+
+    def exchanges(self, conversation_id: int) -> list[Exchange]:
+        """The answered turns of a conversation, oldest first, as a follow-up question sees them.
+
+        A cancelled turn counts with its partial answer; a turn that produced no text does not.
+        """
+        turns = []
+        for message in self.messages(conversation_id):
+            answer = answer_text(message.outputs)
+            if message.mode == "answer" and answer:
+                turns.append(Exchange(message.question, answer))
+        return turns
+
+
+def export_markdown(summary: ConversationSummary, messages: Sequence[StoredMessage]) -> str:
+    """A conversation as Markdown: each question, then each segment's answer under its kind and expert."""
+    lines = [f"# {summary.title}", "",
+             f"Conversation {summary.id} · profile {summary.profile} · started {_when(summary.created_at)}", ""]
+    for number, message in enumerate(messages, start=1):
+        lines += [f"## Turn {number}" + (" (routed only)" if message.mode == "route" else ""), "",
+                  *(f"> {line}" if line else ">" for line in message.question.splitlines()), ""]
+        for output in message.outputs:
+            note = FINISH_NOTES.get(output.finish_reason, output.finish_reason)
+            lines += [f"### {output.kind} · {output.expert}" + (f" ({note})" if note else ""), "",
+                      output.text.strip() or "_(no text)_", ""]
+        if message.cancelled:
+            lines += ["_cancelled: the partial answer is kept_", ""]
+        if message.error:
+            lines += [f"_failed: {message.error}_", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:

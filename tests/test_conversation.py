@@ -1,0 +1,204 @@
+"""Conversations through the real pipeline and CLI on the demo experts: follow-ups see earlier turns,
+prompts share their prefix with routing, evicted experts keep their KV cache, long conversations are trimmed,
+and the history commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqmoe_local.cli import main
+from seqmoe_local.config import AppConfig, Profile, load_config
+from seqmoe_local.history import History
+from seqmoe_local.pipeline import AskResult, Pipeline, answer_text
+from seqmoe_local.pool import ModelPool
+from seqmoe_local.prompts import Exchange
+
+CODE_QUESTION = "Write a Python function that returns the square of a number."
+FOLLOW_UP = "Now make it take a list of numbers."
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def config_with(tmp_path: Path, text: str) -> AppConfig:
+    extra = tmp_path / "extra.toml"
+    extra.write_text(text)
+    return load_config(extra, use_user_file=False)
+
+
+@pytest.mark.slow
+def test_follow_up_reaches_an_expert_whose_prompt_holds_the_first_answer(config: AppConfig, demo: Profile) -> None:
+    prompts: dict[str, str] = {}
+    pipeline = Pipeline(config, demo)
+    real_get = pipeline.pool.get
+
+    def recording_get(name: str):  # the prompt the engine actually read, per expert
+        model = real_get(name)
+        generate = model.generate
+
+        def recorded(**kwargs):
+            generation = generate(**kwargs)
+            prompts[name] = generation.prompt
+            return generation
+
+        model.generate = recorded  # type: ignore[method-assign]
+        return model
+
+    pipeline.pool.get = recording_get  # type: ignore[method-assign]
+    try:
+        first = pipeline.ask(CODE_QUESTION, max_new_tokens=48)
+        code = answer_text(first.outputs)
+        assert "def " in code
+        prompts.clear()
+        second = pipeline.ask(FOLLOW_UP, history=[Exchange(CODE_QUESTION, code)], max_new_tokens=24)
+    finally:
+        pipeline.close()
+    [output] = second.outputs
+    assert output.text.strip() and second.history.turns == 1 and second.history.left_out == 0
+    prompt = prompts[output.expert]
+    assert CODE_QUESTION in prompt and code.strip() in prompt and prompt.rindex(FOLLOW_UP) > prompt.index(code.strip())
+
+
+@pytest.mark.slow
+def test_prefix_is_read_once_across_routing_segments_and_turns(config: AppConfig, demo: Profile) -> None:
+    roomy = config.model_copy(update={"pool": config.pool.model_copy(update={"max_resident": 3})})
+    pipeline = Pipeline(roomy, demo)
+    try:
+        first = pipeline.ask(CODE_QUESTION, max_new_tokens=32)
+        [answer] = first.outputs
+        # Generated right after routing on the same expert: only the instruction and the template's tail are read.
+        model = pipeline.pool.get(answer.expert)
+        question_tokens = len(model.tokenize(CODE_QUESTION, add_bos=False))
+        assert 0 < answer.prefilled_tokens < question_tokens
+        history = [Exchange(CODE_QUESTION, answer.text)]
+        second = pipeline.ask(FOLLOW_UP, history=history, expert=answer.expert, max_new_tokens=16)
+    finally:
+        pipeline.close()
+    # The follow-up on the expert that answered turn 1: the first answer was generated there, so only the
+    # turn's end, the new message, the instruction and the template are new (forced: no routing pass in between).
+    [follow] = second.outputs
+    new_message = len(model.tokenize(FOLLOW_UP, add_bos=False))
+    answer_tokens = len(model.tokenize(answer.text, add_bos=False))
+    assert follow.prefilled_tokens < follow.prompt_tokens - answer_tokens
+    assert follow.prefilled_tokens <= new_message + answer_tokens + 48
+
+
+@pytest.mark.slow
+def test_evicted_expert_restores_its_state_and_answers_the_same(config: AppConfig, demo: Profile, tmp_path: Path) -> None:
+    single = config_with(tmp_path, "[pool]\nmax_resident = 1\n")
+    history = [Exchange(CODE_QUESTION, "```python\ndef square(x):\n    return x * x\n```")]
+    outputs = {}
+    for keep_state in (True, False):
+        pool = ModelPool(single, demo, reuse_prefix=keep_state)
+        pipeline = Pipeline(single, demo, pool=pool)
+        try:
+            pipeline.ask(CODE_QUESTION, expert="qwen-coder", max_new_tokens=8)
+            pipeline.pool.get("smollm2-135m")  # evicts qwen-coder (max_resident = 1)
+            result = pipeline.ask(FOLLOW_UP, history=history, expert="qwen-coder", max_new_tokens=16)
+        finally:
+            pipeline.close()
+        loads = [l for l in result.loads if l.kind == "load" and l.expert == "qwen-coder"]
+        outputs[keep_state] = (result.outputs[0], loads)
+    (kept, kept_loads), (reread, _) = outputs[True], outputs[False]
+    assert kept_loads and kept_loads[0].state_tokens > 0  # the reload restored the KV cache
+    assert kept.text == reread.text and kept.text.strip()  # greedy: same answer with or without the cache
+    assert kept.prefilled_tokens < reread.prefilled_tokens
+
+
+@pytest.mark.slow
+def test_a_conversation_longer_than_the_context_drops_the_oldest_turns(
+    config: AppConfig, demo: Profile, tmp_path: Path
+) -> None:
+    small = config_with(tmp_path, '[experts.qwen-coder]\ncontext_length = 512\n')
+    long_answer = "The answer is a long explanation. " * 30
+    history = [Exchange(f"Question number {i}: what is {i} squared?", long_answer) for i in range(6)]
+    pipeline = Pipeline(small, small.profile("demo"))
+    try:
+        result = pipeline.ask("What is 7 squared?", history=history, expert="qwen-coder", max_new_tokens=16)
+    finally:
+        pipeline.close()
+    assert result.history.turns == 6 and 0 < result.history.left_out < 6
+    assert result.outputs[0].text.strip() and result.outputs[0].prompt_tokens + 16 <= 512
+
+
+@pytest.mark.slow
+def test_ask_continue_and_conversation_id_and_history_commands(
+    capsys: pytest.CaptureFixture[str], demo: Profile, tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "ask", "--json", "--max-tokens", "24", CODE_QUESTION)
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["conversation_id"] == 1 and first["turn"] == 1
+    code, out, err = run(capsys, "ask", "-c", "--json", "--expert", "qwen-coder", "--max-tokens", "16", FOLLOW_UP)
+    assert code == 0, err
+    second = json.loads(out)
+    assert (second["conversation_id"], second["turn"]) == (1, 2) and second["history"]["turns"] == 1
+    code, out, err = run(capsys, "ask", "--json", "--expert", "smollm2-135m", "--max-tokens", "4", "Say hello.")
+    assert json.loads(out)["conversation_id"] == 2
+    code, out, err = run(capsys, "ask", "--conversation", "1", "--expert", "qwen-coder", "--max-tokens", "4", "Why?")
+    assert code == 0 and "conversation 1, turn 3" in err
+
+    code, out, _ = run(capsys, "history", "list")
+    assert code == 0 and out.splitlines()[0].split()[0] == "1" and "3 turn(s)" in out and "Say hello." in out
+    code, out, _ = run(capsys, "history", "show", "1", "--json")
+    shown = json.loads(out)
+    assert [t["question"] for t in shown["turns"]] == [CODE_QUESTION, FOLLOW_UP, "Why?"]
+    target = tmp_path / "conversation.md"
+    code, _, err = run(capsys, "history", "export", "1", "-o", str(target))
+    text = target.read_text()
+    assert code == 0 and text.startswith("# Write a Python function") and "## Turn 2" in text and FOLLOW_UP in text
+
+
+def test_unknown_conversation_names_the_history_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "ask", "--conversation", "41", "hi")
+    assert code == 2 and "no conversation 41" in err and "seqmoe-local history" in err
+    code, _, err = run(capsys, "ask", "-c", "hi")
+    assert code == 2 and "no conversation to continue" in err
+    code, out, _ = run(capsys, "history")
+    assert code == 0 and "no conversations yet" in out
+
+
+def test_damaged_history_is_refused_untouched_by_ask_continue(
+    capsys: pytest.CaptureFixture[str], user_dirs: Path
+) -> None:
+    path = user_dirs / "data" / "history.sqlite3"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    before = path.read_bytes()
+    code, _, err = run(capsys, "ask", "-c", "hi")
+    assert code == 7 and "damaged" in err and "Traceback" not in err
+    assert path.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_turn_keeps_the_partial_turn_marked_cancelled(demo: Profile, user_dirs: Path) -> None:
+    script = Path(sys.executable).parent / "seqmoe-local"
+    process = subprocess.Popen(
+        [str(script), "ask", "--expert", "qwen-coder", "--max-tokens", "200", "Count from 1 to 100, one per line."],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+    assert process.stdout is not None
+    header = process.stdout.readline()
+    while header and "## " not in header:  # the segment's header: generation has started
+        header = process.stdout.readline()
+    first = process.stdout.read(8)  # a few characters of the answer have streamed
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and first and "interrupted" in err
+    store = History.open()
+    try:
+        [message] = store.messages(1)
+    finally:
+        store.close()
+    assert message.cancelled and message.outputs[0].finish_reason == "cancelled"
+    assert message.outputs[0].text.startswith(first.strip()[:1])
