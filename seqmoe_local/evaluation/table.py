@@ -96,15 +96,18 @@ def _key(data: object) -> str:
 
 
 def generation_key(config: AppConfig, profile: Profile, max_new_tokens: int | None) -> str:
-    """What, besides the item and the model files, changes an answer: the cap, seed, roles' prompts and cues."""
+    """What, besides the item and the model files, changes an answer: the cap, the seed, the pipeline's
+    system text and loop guard, the roles' prompts and cues."""
     return _key({"harness": HARNESS, "max_new_tokens": max_new_tokens, "seed": config.engine.seed,
+                 "pipeline": config.pipeline.model_dump(mode="json"),
                  "roles": {n: r.model_dump(mode="json") for n, r in profile.roles.items()}})
 
 
 def routing_key(config: AppConfig, profile: Profile) -> str:
-    """What, besides the item and the model files, changes routing losses: scoring method, chunks, cues, templates."""
+    """What, besides the item and the model files, changes routing losses: scoring method, chunks, the system
+    text the question is read after, cues, templates."""
     return _key({"harness": HARNESS, "scoring": config.router.scoring,
-                 "scoring_memory_mb": config.engine.scoring_memory_mb,
+                 "scoring_memory_mb": config.engine.scoring_memory_mb, "system": config.pipeline.system,
                  "chunks": {n: e.score_chunk for n, e in profile.experts.items()},
                  "roles": {n: [r.cues, r.template] for n, r in profile.roles.items()}})
 
