@@ -43,6 +43,8 @@ class SignalRow(StrictModel):
     lowest_raw: float  # share of task segments where its raw loss is the lowest
     lowest_normalised: float  # same, after dividing by each expert's median loss
     right_when_lowest: float | None  # its rate on the items where its raw loss was lowest on every segment
+    bpb_right: float | None  # its mean loss on the task segments of items it answered right...
+    bpb_wrong: float | None  # ...and wrong: a loss that tells right from wrong differs here
 
 
 class SuiteReport(StrictModel):
@@ -100,7 +102,11 @@ def signals(items: Sequence, experts: Sequence[str]) -> list[SignalRow]:
         stage1 = [d.record.stage1[expert] for d in items if expert in d.record.stage1]
         lowest_raw = lowest_norm = total = 0
         lowest_items: list[bool] = []
+        by_outcome: dict[bool, list[float]] = {True: [], False: []}
         for d, cell in zip(items, single):
+            seg_losses = [losses[expert] for losses in d.record.losses if expert in losses]
+            if seg_losses and cell is not None:
+                by_outcome[bool(cell.correct)].append(sum(seg_losses) / len(seg_losses))
             all_lowest = bool(d.record.losses)
             for kind, losses in zip(d.record.kinds, d.record.losses):
                 if expert not in losses:
@@ -117,7 +123,9 @@ def signals(items: Sequence, experts: Sequence[str]) -> list[SignalRow]:
         rows.append(SignalRow(
             expert=expert, rate=rate, median_stage1=statistics.median(stage1) if stage1 else None,
             lowest_raw=lowest_raw / total if total else 0.0, lowest_normalised=lowest_norm / total if total else 0.0,
-            right_when_lowest=sum(lowest_items) / len(lowest_items) if lowest_items else None))
+            right_when_lowest=sum(lowest_items) / len(lowest_items) if lowest_items else None,
+            bpb_right=statistics.fmean(by_outcome[True]) if by_outcome[True] else None,
+            bpb_wrong=statistics.fmean(by_outcome[False]) if by_outcome[False] else None))
     return rows
 
 
@@ -185,6 +193,14 @@ def render_table(report: EvalReport) -> str:
         oracle = _oracle_line(s)
         if oracle:
             out.append(oracle)
+        out.append("signals (per expert: right alone, median bpb on questions, lowest raw / normalised loss, "
+                   "right when lowest raw, mean bpb right / wrong):")
+        for g in s.signals:
+            values = [_pct(g.rate), f"{g.median_stage1:.3f}" if g.median_stage1 is not None else "-",
+                      f"{_pct(g.lowest_raw)} / {_pct(g.lowest_normalised)}",
+                      _pct(g.right_when_lowest) if g.right_when_lowest is not None else "-",
+                      " / ".join(f"{v:.3f}" if v is not None else "-" for v in (g.bpb_right, g.bpb_wrong))]
+            out.append(f"  {g.expert:<16} " + "  ".join(values))
     out += ["", *[f"note: {n}" for n in report.notes],
             f"scored {report.policies_scored} policies on the table in {report.scoring_seconds:.2f} s"]
     if report.files:
@@ -212,12 +228,13 @@ def render_markdown(report: EvalReport) -> str:
         if oracle:
             out += [oracle[0].upper() + oracle[1:] + ".", ""]
         out += ["| expert | right alone | median bpb (question) | lowest raw loss | lowest normalised loss "
-                "| right when lowest raw |", "|---|---:|---:|---:|---:|---:|"]
+                "| right when lowest raw | mean bpb when right / wrong |", "|---|---:|---:|---:|---:|---:|---:|"]
         for g in s.signals:
             median = f"{g.median_stage1:.3f}" if g.median_stage1 is not None else "-"
             when = _pct(g.right_when_lowest) if g.right_when_lowest is not None else "-"
+            split = " / ".join(f"{v:.3f}" if v is not None else "-" for v in (g.bpb_right, g.bpb_wrong))
             out.append(f"| {g.expert} | {_pct(g.rate)} | {median} | {_pct(g.lowest_raw)} | "
-                       f"{_pct(g.lowest_normalised)} | {when} |")
+                       f"{_pct(g.lowest_normalised)} | {when} | {split} |")
         out.append("")
     out += ["## How to read this", "",
             "- **rate**: items answered right; **95% CI**: percentile bootstrap over items (2,000 resamples).",
