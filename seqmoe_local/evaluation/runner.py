@@ -135,6 +135,9 @@ class Runner:
         for expert, count in table.stale_by_model(name, self.shas).items():
             self.say(f"{name}: {count} cached outcome(s) of {expert} were made with another model file "
                      f"(sha256 now {self.shas[expert][:12]}...); they are computed again")
+        stale = table.stale_routing(name, self.shas)
+        if stale:
+            self.say(f"{name}: {stale} item(s) were routed with other model files; they are routed again")
         made = 0
         records: dict[str, RoutingRecord] = {}
         todo_routing = []

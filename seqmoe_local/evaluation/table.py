@@ -222,6 +222,15 @@ class OutcomeTable:
                 counts[expert] += 1
         return dict(counts)
 
+    def stale_routing(self, suite: str, shas: dict[str, str]) -> int:
+        """Items of `suite` routed before, but only with other model files."""
+        current = tuple(sorted(shas.items()))
+        seen: dict[str, bool] = {}
+        for (r_suite, item, _, r_shas, _), _record in self.routing.items():
+            if r_suite == suite:
+                seen[item] = seen.get(item, False) or r_shas == current
+        return sum(not fresh for fresh in seen.values())
+
     # -- files -----------------------------------------------------------------------------------
 
     def _read(self, name: str, model: type[Record]) -> list[Record]:
