@@ -67,6 +67,8 @@ def main() -> int:
     parser.add_argument("--humaneval-items", type=int, default=100)
     parser.add_argument("--gsm8k-step", type=int, default=5, help="items added per GSM8K slice")
     parser.add_argument("--humaneval-step", type=int, default=3, help="items added per HumanEval slice")
+    parser.add_argument("--gsm8k-from", type=int, default=0, help="items already in the table (resume a run)")
+    parser.add_argument("--humaneval-from", type=int, default=0, help="items already in the table (resume a run)")
     parser.add_argument("--log", type=Path, help="append the slices' progress lines here (default: OUT/bench.log)")
     parser.add_argument("--rescore", nargs=2, type=int, metavar=("GSM8K_N", "HUMANEVAL_N"),
                         help="only time re-scoring ten policies on the first N items of each suite, then stop")
@@ -77,7 +79,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.log or args.out / "bench.log"
     deadline = time.monotonic() + 60 * args.minutes
-    sizes = {"gsm8k": 0, "humaneval": 0}
+    sizes = {"gsm8k": args.gsm8k_from, "humaneval": args.humaneval_from}
     goals = {"gsm8k": (args.gsm8k_items, args.gsm8k_step), "humaneval": (args.humaneval_items, args.humaneval_step)}
     with open(log_path, "a", encoding="utf-8") as log:
         while time.monotonic() < deadline and any(sizes[s] < goals[s][0] for s in sizes):
