@@ -1,4 +1,4 @@
-"""The `seqmoe-local` command: ask, route, pull, models, paths, chat, eval.
+"""The `seqmoe-local` command: ask, route, pull, models, paths, chat, eval, calibrate.
 
 This is the boundary where our exceptions become one-line messages and exit
 codes; nothing below it prints to the terminal.
@@ -51,6 +51,14 @@ def _routing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scoring", choices=["single_pass", "templated"], help="how segment losses are computed")
 
 
+def _suite_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("suites", nargs="+", metavar="SUITE",
+                        help="gsm8k, humaneval, composite, sample, or a questions FILE.jsonl")
+    parser.add_argument("--limit", type=_positive, metavar="N", help="only the first N items of each suite")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="the outcome table's directory (default: DATA/eval)")
+    parser.add_argument("--gsm8k", type=Path, metavar="FILE", help="the GSM8K test.jsonl (default: found, see README)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqmoe-local",
@@ -99,15 +107,23 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="open the terminal chat (the default with no command)")
     _common(chat)
 
-    evaluate = commands.add_parser("eval", help="score the router against baselines on a question set")
+    evaluate = commands.add_parser(
+        "eval", help="run every expert on benchmark suites once (resumable), then score routing policies")
     _common(evaluate)
-    evaluate.add_argument("questions", type=Path, metavar="FILE.jsonl", help="questions, one JSON object per line")
-    evaluate.add_argument("--baseline", action="append", metavar="NAME",
-                          help='"native" or an expert name (repeatable; default: all)')
-    evaluate.add_argument("--limit", type=_positive, metavar="N", help="only the first N questions")
-    evaluate.add_argument("--fresh", action="store_true", help="ignore results of an earlier run")
-    evaluate.add_argument("--out", type=Path, metavar="DIR", help="where the results and reports go")
-    evaluate.add_argument("--max-tokens", type=_positive, metavar="N", help="cap new tokens per segment")
+    _suite_options(evaluate)
+    evaluate.add_argument("--max-tokens", type=_positive, metavar="N",
+                          help="cap new tokens per segment (default: the suite's, e.g. gsm8k 256, humaneval 384)")
+    evaluate.add_argument("--score-only", action="store_true",
+                          help="generate nothing: score the policies on what the table already holds")
+
+    calibrate = commands.add_parser(
+        "calibrate", help="fit tau, the margin and per-expert loss factors on the outcome table; write models.toml")
+    _common(calibrate)
+    _suite_options(calibrate)
+    calibrate.add_argument("--max-tokens", type=_positive, metavar="N", help="the cap the table was made with")
+    calibrate.add_argument("--holdout", type=float, default=0.5, metavar="FRACTION",
+                           help="share of items kept out of the fit to check it (default 0.5)")
+    calibrate.add_argument("--dry-run", action="store_true", help="show the fitted settings without writing them")
     return parser
 
 
@@ -522,17 +538,46 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .evaluation import render_table, run_eval
 
     config = _config(args)
+
+    def progress(line: str) -> None:
+        err.write(line + "\n")
+        err.flush()
+
     report = run_eval(
-        config, _profile(config, args), args.questions, baselines=args.baseline, limit=args.limit,
-        fresh=args.fresh, out_dir=args.out, max_new_tokens=args.max_tokens,
-        progress=lambda line: err.write(line + "\n"),
+        config, _profile(config, args), args.suites, out_dir=args.out, limit=args.limit,
+        max_new_tokens=args.max_tokens, gsm8k=args.gsm8k, generate=not args.score_only, say=progress,
     )
-    out.write(render_table(report) + "\n")
+    out.write(render_table(report))
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .evaluation import render_table, run_calibrate
+    from .evaluation.policies import describe_router
+
+    config = _config(args)
+    result = run_calibrate(
+        config, _profile(config, args), args.suites, out_dir=args.out, limit=args.limit,
+        max_new_tokens=args.max_tokens, gsm8k=args.gsm8k, holdout=args.holdout, write=not args.dry_run,
+        say=lambda line: err.write(line + "\n"),
+    )
+    out.write(render_table(result.report))
+    out.write("\nfits on the training items:\n")
+    for fit in result.fits:
+        out.write(f"  {fit.signal:<10} {fit.train_right}/{fit.train_items} right: {describe_router(fit.settings)}\n")
+    out.write(f"\nbefore: {describe_router(result.before)}\nafter:  {describe_router(result.after)} "
+              f"({result.chosen.signal} signal)\n")
+    if result.written is None:
+        out.write("not written (--dry-run); run again without --dry-run to write it\n")
+    else:
+        out.write(f"written to {result.written}:\n")
+        out.write("".join(f"  {line}\n" for line in result.after_text.splitlines() if line.strip()))
+        out.write("undo: restore the [router] lines shown before, or delete them to go back to the shipped settings\n")
     return 0
 
 
 COMMANDS = {"ask": cmd_ask, "route": cmd_route, "pull": cmd_pull, "models": cmd_models, "paths": cmd_paths,
-            "chat": cmd_chat, "eval": cmd_eval, "history": cmd_history}
+            "chat": cmd_chat, "eval": cmd_eval, "calibrate": cmd_calibrate, "history": cmd_history}
 
 
 # -- the boundary ---------------------------------------------------------------------------------

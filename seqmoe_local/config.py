@@ -202,6 +202,27 @@ class RouterConfig(StrictModel):
         default=0.20, ge=0.0, lt=1.0, description="a non-native must beat the native's loss by this fraction"
     )
     scoring: Literal["single_pass", "templated"] = "single_pass"
+    loss_scale: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="expert -> {role, or '*' for stage 1 and unlisted roles: factor}; each expert's bits per byte"
+        " are multiplied by it before any comparison (1.0 where unset); `seqmoe-local calibrate` fits it",
+    )
+
+    @field_validator("loss_scale")
+    @classmethod
+    def _scales(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for expert, factors in value.items():
+            for role, factor in factors.items():
+                if not (0.0 < factor < float("inf")):
+                    raise ValueError(f"{expert}.{role}: a factor must be a positive number (got {factor})")
+        return value
+
+    def scale(self, expert: str, kind: str | None) -> float:
+        """The factor on `expert`'s loss for a segment of `kind` (None: the whole question, stage 1)."""
+        factors = self.loss_scale.get(expert, {})
+        if kind is not None and kind in factors:
+            return factors[kind]
+        return factors.get("*", 1.0)
 
 
 class PoolConfig(StrictModel):

@@ -4,7 +4,10 @@ Stage 1 keeps the experts whose loss on the whole question is within (1 + tau) o
 the best. Stage 2 gives each task segment to the active expert with the lowest
 loss on it; the role's native expert keeps it unless another beats it by at least
 min_relative_gain. Losses are bits per byte over the same bytes for every expert,
-so experts with different tokenizers compare fairly.
+so experts with different tokenizers compare fairly. Both stages compare losses
+times per-expert factors (``loss_scale``, 1.0 unless `seqmoe-local calibrate` fitted
+them), which is how a calibrated router corrects for "the bigger model has the lower
+loss on everything"; the Routing keeps the raw losses.
 
 ``single_pass`` scoring runs ONE forward pass per expert over the question and
 reads each segment's loss off the per-token NLLs inside its span (in context).
@@ -125,22 +128,61 @@ def scoring_order(profile: Profile, resident: Sequence[str], segments: Sequence[
 
 
 def choose(
-    kind: str, losses: dict[str, float], native: str | None, min_relative_gain: float
+    kind: str, losses: dict[str, float], native: str | None, min_relative_gain: float, unit: str = "bpb"
 ) -> tuple[str, Reason, str]:
-    """Stage 2 for one segment: (expert, reason, human detail)."""
+    """Stage 2 for one segment: (expert, reason, human detail); `unit` names the losses in the detail."""
     lowest = min(losses, key=lambda e: (losses[e], e))
     if len(losses) == 1:
         return lowest, "only_active", f"{lowest} is the only active expert"
     if native is None or native not in losses:
         why = "no native expert" if native is None else f"native {native} is not active"
-        return lowest, "lowest_loss", f"{why}; {lowest} has the lowest loss ({losses[lowest]:.3f} bpb)"
+        return lowest, "lowest_loss", f"{why}; {lowest} has the lowest loss ({losses[lowest]:.3f} {unit})"
     if lowest == native:
-        return native, "lowest_loss", f"native {native} has the lowest loss ({losses[native]:.3f} bpb)"
+        return native, "lowest_loss", f"native {native} has the lowest loss ({losses[native]:.3f} {unit})"
     gain = 1.0 - losses[lowest] / losses[native] if losses[native] > 0 else 0.0
-    versus = f"{lowest} {losses[lowest]:.3f} vs native {native} {losses[native]:.3f} bpb ({gain:+.0%} gain"
+    versus = f"{lowest} {losses[lowest]:.3f} vs native {native} {losses[native]:.3f} {unit} ({gain:+.0%} gain"
     if gain >= min_relative_gain - 1e-9:  # "at least": 1 - 0.8/1.0 is 0.19999999999999996 in floats
         return lowest, "native_overridden", f"{versus} >= {min_relative_gain:.0%})"
     return native, "native_kept", f"{versus} < {min_relative_gain:.0%})"
+
+
+def scaled(losses: dict[str, float], kind: str | None, settings: RouterConfig) -> dict[str, float]:
+    """Losses times each expert's calibrated factor (`RouterConfig.loss_scale`); unchanged without one.
+
+    Raw bits per byte mostly rank experts by size and tokenizer; the factors (fitted by
+    `seqmoe-local calibrate`) put each expert's loss relative to its own typical loss.
+    """
+    if not settings.loss_scale:
+        return dict(losses)
+    return {e: v * settings.scale(e, kind) for e, v in losses.items()}
+
+
+def stage1_active(
+    stage1: dict[str, float], order: Sequence[str], settings: RouterConfig
+) -> tuple[str | None, float | None, list[str]]:
+    """Stage 1 on (raw) whole-question losses: (best, cutoff, active experts in `order`).
+
+    The comparison is on calibrated losses; with no loss at all (a one-token question)
+    every expert stays active.
+    """
+    if not stage1:
+        return None, None, list(order)
+    adjusted = scaled(stage1, None, settings)
+    best = min(adjusted, key=lambda e: (adjusted[e], e))
+    cutoff = (1.0 + settings.tau) * adjusted[best]
+    return best, cutoff, [e for e in order if e in adjusted and adjusted[e] <= cutoff]
+
+
+def assign_segment(
+    kind: str, losses: dict[str, float], native: str | None, active: Sequence[str], settings: RouterConfig
+) -> tuple[str, Reason, str]:
+    """Stage 2 for one segment from its raw losses over the active experts (the router and eval's policies share it)."""
+    if losses:
+        unit = "scaled bpb" if settings.loss_scale else "bpb"
+        return choose(kind, scaled(losses, kind, settings), native, settings.min_relative_gain, unit)
+    expert = native if native in active else active[0]
+    role = "native" if expert == native else "first"
+    return expert, "unscored", f"{expert} takes it as the {role} expert: the question is one token for some experts"
 
 
 def forced_routing(
@@ -184,13 +226,9 @@ def route(
     # expert over the bytes that all of them predict.
     common = max(s.first_covered_byte for s in scores.values())
     total = len(question.encode())
-    if common < total:
-        stage1 = {name: _bpb(*s.span_nll(common, total)) for name, s in scores.items()}
-        best: str | None = min(stage1, key=lambda e: (stage1[e], e))
-        cutoff: float | None = (1.0 + settings.tau) * stage1[best]
-        active = [e for e in order if stage1[e] <= cutoff]
-    else:  # the question is one token for some expert ("hello"): no bytes to compare on
-        stage1, best, cutoff, active = {}, None, None, list(order)
+    # The question is one token for some expert ("hello"): no bytes to compare on.
+    stage1 = {name: _bpb(*s.span_nll(common, total)) for name, s in scores.items()} if common < total else {}
+    best, cutoff, active = stage1_active(stage1, order, settings)
     excluded = [e for e in order if e not in active]
 
     assignments = []
@@ -210,12 +248,7 @@ def route(
         # A segment inside the unpredicted first token has no loss: fall back to stage 1.
         losses = {e: v if math.isfinite(v) else stage1[e] for e, v in losses.items() if math.isfinite(v) or e in stage1}
         native = profile.natives.get(seg.kind)
-        if losses:
-            expert, reason, detail = choose(seg.kind, losses, native, settings.min_relative_gain)
-        else:
-            expert = native if native in active else active[0]
-            role = "native" if expert == native else "first"
-            reason, detail = "unscored", f"{expert} takes it as the {role} expert: the question is one token for some experts"
+        expert, reason, detail = assign_segment(seg.kind, losses, native, active, settings)
         assignments.append(Assignment(segment=seg.index, kind=seg.kind, expert=expert, reason=reason,
                                       native=native, losses=losses, detail=detail))
     return Routing(
