@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("paths", help="print where config, models and data live")
 
+    doctor = commands.add_parser("doctor", help="show the llama.cpp build in use: AVX2/AVX-512, BLAS, GPU offload")
+    doctor.add_argument("--json", action="store_true")
+
     chat = commands.add_parser("chat", help="open the terminal chat (the default with no command)")
     _common(chat)
 
@@ -305,6 +308,14 @@ def cmd_paths(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .doctor import build_report, render
+
+    report = build_report()
+    out.write((report.model_dump_json(indent=2) if args.json else render(report)) + "\n")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .tui.app import run
 
@@ -326,7 +337,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"ask": cmd_ask, "route": cmd_route, "pull": cmd_pull, "models": cmd_models, "paths": cmd_paths,
-            "chat": cmd_chat, "eval": cmd_eval}
+            "chat": cmd_chat, "eval": cmd_eval, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:
