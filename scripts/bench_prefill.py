@@ -280,12 +280,12 @@ def measure_expert(
         out["options"].append({"option": f"baseline ({threads} threads, ubatch 512, repack, no FA)", **base_row})
 
     variants: list[tuple[str, Settings]] = [(f"n_ubatch {u}", Settings(threads=threads, n_ubatch=u)) for u in UBATCHES if u != N_BATCH]
-    if args.no_variants:
-        variants = []
     thread_counts = sorted({1, physical, threads} - {threads})
     variants += [(f"{t} thread{'s' if t > 1 else ''}", Settings(threads=t)) for t in thread_counts]
     variants += [("repack off", Settings(threads=threads, repack=False)),
                  ("flash attention on", Settings(threads=threads, flash_attn=True))]
+    if args.no_variants:
+        variants = []
     for name, settings in variants:
         progress(f"{expert.name}: {name}")
         with opened(path, settings) as raw:
