@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("id", type=_positive, nargs="?", metavar="ID", help="conversation id (default: the latest)")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
 
+    doctor = commands.add_parser("doctor", help="show the llama.cpp build in use: AVX2/AVX-512, BLAS, GPU offload")
+    doctor.add_argument("--json", action="store_true")
+
     chat = commands.add_parser("chat", help="open the terminal chat (the default with no command)")
     _common(chat)
 
@@ -527,6 +530,14 @@ def _message_json(message: StoredMessage) -> str:
     })
 
 
+def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .doctor import build_report, render
+
+    report = build_report()
+    out.write((report.model_dump_json(indent=2) if args.json else render(report)) + "\n")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .tui.app import run
 
@@ -577,7 +588,8 @@ def cmd_calibrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"ask": cmd_ask, "route": cmd_route, "pull": cmd_pull, "models": cmd_models, "paths": cmd_paths,
-            "chat": cmd_chat, "eval": cmd_eval, "calibrate": cmd_calibrate, "history": cmd_history}
+            "chat": cmd_chat, "eval": cmd_eval, "calibrate": cmd_calibrate, "history": cmd_history,
+            "doctor": cmd_doctor}
 
 
 # -- the boundary ---------------------------------------------------------------------------------
