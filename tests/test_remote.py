@@ -46,6 +46,7 @@ from seqmoe_local.remote import (
     ScoringUnavailable,
     align_offsets,
 )
+from seqmoe_local.scores import Score
 
 KEY_ENV = "SEQMOE_TEST_REMOTE_KEY"
 KEY = "sk-test-7f3a9c"
@@ -601,9 +602,9 @@ def gemma_reference(models_dir: Path) -> Iterator[Any]:
 
 
 TEXT = "A train travels 120 km in 1.5 hours. Find its average speed, then explain it. Café déjà vu."
-# The first differs in length from the others so that one-batch scoring and the server's batching disagree
-# on some tokens (52 tokens with CONTEXT); with the others they happen to agree.
-CONTEXTS = {"no-context": [], "system-and-history": CONTEXT, "system": [Message("system", "You are terse.")]}
+# With CONTEXT the prompt is 52 tokens, and one-batch scoring and the server's batching disagree on two
+# of them; without context (32 tokens) they happen to agree.
+CONTEXTS = {"no-context": [], "system-and-history": CONTEXT}
 
 
 @dataclass(frozen=True)
@@ -645,7 +646,7 @@ def local_scores(model: Any, llm: Any, text: str, context: list[Message]) -> Loc
 def test_remote_nlls_match_the_local_engine(
     gemma: RemoteModel, gemma_local: Any, gemma_reference: Any, context: list[Message]
 ) -> None:
-    """The same tokens at the same bytes; per-token NLLs as close as the batching allows.
+    """The same tokens at the same bytes; per-token NLLs, bits per byte and span losses as close as the batching allows.
 
     shared/notes/engine-facts.md: Gemma's K-quant kernels round differently per batch shape;
     re-batching a 70-token text as 64+6 instead of one batch moved some tokens by 0.03-0.13
@@ -664,18 +665,10 @@ def test_remote_nlls_match_the_local_engine(
     assert np.max(np.abs(score.nll - local.one_batch)) < 0.15
     assert math.isclose(score.total_nll, float(local.one_batch.sum()), rel_tol=0.004)
 
-
-@pytest.mark.slow
-def test_bits_per_byte_and_span_losses_match(gemma: RemoteModel, gemma_local: Any, gemma_reference: Any) -> None:
-    from seqmoe_local.scores import Score
-
-    score = gemma.score(TEXT, context=CONTEXT)
-    local = local_scores(gemma_local, gemma_reference, TEXT, CONTEXT)
     n_bytes = len(TEXT.encode())
-    same = Score("reference", TEXT, np.zeros(len(local.offsets), np.int32), local.offsets, local.server_batching,
-                 n_bytes, 512)
-    engine = Score("gemma-local", TEXT, np.zeros(len(local.offsets), np.int32), local.offsets, local.one_batch,
-                   n_bytes, 512)
+    ids = np.zeros(len(local.offsets), np.int32)
+    same = Score("reference", TEXT, ids, local.offsets, local.server_batching, n_bytes, 512)
+    engine = Score("gemma-local", TEXT, ids, local.offsets, local.one_batch, n_bytes, 512)
     assert math.isclose(score.bits_per_byte, same.bits_per_byte, rel_tol=1e-5)
     assert math.isclose(score.bits_per_byte, engine.bits_per_byte, rel_tol=0.004)
     cut = len(TEXT[: TEXT.index(" then") + 1].encode())  # a segment boundary inside the text
@@ -684,6 +677,8 @@ def test_bits_per_byte_and_span_losses_match(gemma: RemoteModel, gemma_local: An
         same_nats, same_covered = same.span_nll(start, end)
         assert covered == same_covered > 0 and math.isclose(nats, same_nats, rel_tol=1e-5)
         assert math.isclose(nats, engine.span_nll(start, end)[0], rel_tol=0.01)
+
+
 
 
 @pytest.mark.slow
