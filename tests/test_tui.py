@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual._callback import invoke
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -301,6 +302,34 @@ async def test_picker_pins_and_disables_for_the_next_question(config: AppConfig)
         await pilot.press("r", "escape")
         await shows(pilot, lambda: app.screen is chat and not str(chat.status.pending.content), "the reset choice")
         assert chat.choice.pinned is None and not chat.choice.disabled
+
+
+@sync
+async def test_no_timer_fails_when_it_fires_after_the_chat_screen_is_gone(config: AppConfig) -> None:
+    """The race behind a flaky `NoMatches: No nodes match 'StatusBar'` (issue 12).
+
+    Shutting down (as `run_test` does after every test) prunes the screens while timers still run;
+    a 1 s status tick owned by the app then looked the status bar up on a screen that was gone. A
+    busy machine stretches that window until a tick lands in it. Here every timer still alive fires
+    right after each screen is pruned (Textual internals: the window made certain); none may fail.
+    """
+    app = ChatApp(config, config.profile("demo"), check_models=False)
+    fired: list[str] = []
+    prune = app._prune
+
+    async def prune_then_tick(*nodes: Any, parent: Any = None) -> None:
+        await prune(*nodes, parent=parent)
+        for node in [app, *app._registry]:
+            for timer in list(node._timers):
+                if timer._callback is not None and timer._task is not None:
+                    fired.append(f"{type(node).__name__} {timer.name}")
+                    await invoke(timer._callback)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")  # a dialog on top, as when the flaky test ended
+        await shows(pilot, lambda: isinstance(app.screen, ExpertPicker), "the picker")
+        app._prune = prune_then_tick  # type: ignore[method-assign]
+    assert any(name.startswith("StatusBar") for name in fired)  # the hook ran, with the status clock alive
 
 
 @sync
