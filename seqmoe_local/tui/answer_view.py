@@ -23,11 +23,19 @@ class AnswerView(Vertical):
         self._palette = palette
         self.routing_view: RoutingView | None = None
         self.cards: list[SegmentCard] = []
+        self._note = Label("", classes="context-note", markup=False)
+        self._note.display = False
         self._outcome = Label("", classes="outcome", markup=False)
 
     def compose(self) -> ComposeResult:
         yield Static(f"› {self.question.strip()}", classes="question", markup=False)
+        yield self._note
         yield self._outcome
+
+    @property
+    def note(self) -> str:
+        """The note on the conversation context (earlier turns left out), as shown; empty when none."""
+        return str(self._note.content)
 
     @property
     def outcome(self) -> str:
@@ -41,7 +49,7 @@ class AnswerView(Vertical):
             SegmentCard(number, assignment, routing.segments[assignment.segment].text, self._palette)
             for number, assignment in enumerate(routing.assignments, start=1)
         ]
-        await self.mount(self.routing_view, *self.cards, before=self._outcome)
+        await self.mount(self.routing_view, *self.cards, before=self._note)
         if self.route_only:
             for card in self.cards:
                 card.set_state("routed")
@@ -55,6 +63,11 @@ class AnswerView(Vertical):
                 await card.finish(output)
             elif not self.route_only:
                 await card.interrupt("not_run")
+
+    def set_note(self, text: str) -> None:
+        """A note above the closing line (e.g. "2 earlier turns left out ..."); empty hides it."""
+        self._note.update(text)
+        self._note.display = bool(text)
 
     def set_outcome(self, text: str, state: str) -> None:
         """The closing line; `state` (done, cancelled, failed) colours it."""

@@ -7,22 +7,24 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from seqmoe_local.pipeline import SegmentOutput
+from seqmoe_local.pipeline import FINISH_NOTES, SegmentOutput
 from seqmoe_local.router import REASON_LABELS, Assignment
 
 from .badge import ExpertBadge, palette_index
 
-#: what the state label says; a state is also a CSS class (-done, -cancelled, ...) for its colour
+#: what the state label says; a state is also a CSS class (-done, -cancelled, ...) for its colour.
+#: The ways a segment can end read as the CLI prints them (FINISH_NOTES).
 STATES = {
     "waiting": "waiting",
     "done": "done",
     "loading": "loading model…",
     "generating": "generating…",
     "routed": "routed only",
-    "length": "cut at max tokens",
-    "cancelled": "cancelled",
+    "length": FINISH_NOTES["length"],
+    "repetition": FINISH_NOTES["repetition"],
+    "cancelled": FINISH_NOTES["cancelled"],
     "skipped": "skipped (cancelled)",
-    "failed": "failed",
+    "failed": FINISH_NOTES["failed"],
     "not_run": "not run",
 }
 
@@ -86,16 +88,18 @@ class SegmentCard(Vertical):
             await self._stream.write(text)
 
     async def finish(self, output: SegmentOutput) -> None:
-        """The segment ended: final text and how it ended (stop, length, cancelled, skipped)."""
+        """The segment ended: final text and how it ended (stop, length, repetition, cancelled, skipped, failed)."""
         await self._stop_stream()
         if self.output.source != output.text:
             await self.output.update(output.text)
         if output.finish_reason == "stop":
             self.set_state("done", f"done · {output.tokens} tokens · {output.seconds:.1f} s")
+        elif output.finish_reason == "failed" and output.error:
+            self.set_state("failed", f"{STATES['failed']}: {output.error}")
         elif output.finish_reason in STATES:
             self.set_state(output.finish_reason)
-        else:
-            self.set_state("done", output.finish_reason)
+        else:  # a reason this version does not know (a newer history record): shown as it is
+            self.set_state("done", FINISH_NOTES.get(output.finish_reason, output.finish_reason))
 
     async def interrupt(self, state: str) -> None:
         """The answer ended without this segment finishing (failed, not run, cancelled)."""

@@ -24,7 +24,8 @@ class Welcome(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(
             "Ask a compound question. Each part (solve, explain, code) goes to the expert with the lowest loss "
-            "on it, and the answers stream in below, part by part.",
+            "on it, and the answers stream in below, part by part. Follow-up questions continue the "
+            "conversation: ctrl+n starts a new one, F3 reopens an old one.",
             classes="intro", markup=False,
         )
         yield Label(f"Profile {self.profile.name}:", classes="team-title", markup=False)
