@@ -56,21 +56,26 @@ class Routed:
     routing: Routing
 
 
+# Two index spaces: an assignment's `position` in Routing.assignments (events, the order answers stream in)
+# and a segment's index in Routing.segments (Assignment.segment, SegmentOutput.segment). Context segments
+# get no assignment, so the two differ as soon as a question has context.
+
+
 @dataclass(frozen=True)
 class SegmentStarted:
-    index: int  # position in Routing.assignments
+    position: int  # in Routing.assignments
     assignment: Assignment
 
 
 @dataclass(frozen=True)
 class TokenGenerated:
-    index: int
+    position: int  # in Routing.assignments
     text: str
 
 
 @dataclass(frozen=True)
 class SegmentDone:
-    index: int
+    position: int  # in Routing.assignments
     output: "SegmentOutput"
 
 
@@ -333,15 +338,15 @@ class Pipeline:
         outputs: list[SegmentOutput] = []
         streaming: dict[int, list[str]] = {}
         self._partial = (routing, outputs, streaming)
-        for index, assignment in enumerate(routing.assignments):
+        for position, assignment in enumerate(routing.assignments):
             if self._cancel.is_set():
                 outputs.append(SegmentOutput(segment=assignment.segment, kind=assignment.kind, expert=assignment.expert,
                                              text="", tokens=0, finish_reason="skipped", seconds=0.0))
                 continue
-            self._emit(SegmentStarted(index, assignment))
-            outputs.append(self._generate(index, assignment, routing, question, context_text, outputs, streaming,
+            self._emit(SegmentStarted(position, assignment))
+            outputs.append(self._generate(position, assignment, routing, question, context_text, outputs, streaming,
                                           max_new_tokens))
-            self._emit(SegmentDone(index, outputs[-1]))
+            self._emit(SegmentDone(position, outputs[-1]))
         result = self._result(routing, outputs, first_event, started, routing_loads)
         self._partial = None
         self._emit(Finished(result))
@@ -349,7 +354,7 @@ class Pipeline:
 
     def _generate(
         self,
-        index: int,
+        position: int,
         assignment: Assignment,
         routing: Routing,
         question: str,
@@ -368,7 +373,7 @@ class Pipeline:
                                         outputs=outputs),
             max_tokens=max_new_tokens or role.max_new_tokens, should_stop=self._cancel.is_set,
         )
-        pieces = streaming.setdefault(index, [])
+        pieces = streaming.setdefault(position, [])
         error: str | None = None
         # closing(): if a listener raises (a broken pipe, Ctrl-C), the stream ends here,
         # releasing the model, before anyone can close the pool under it.
@@ -376,10 +381,10 @@ class Pipeline:
             with closing(generation.pieces):
                 for piece in generation:
                     pieces.append(piece)
-                    self._emit(TokenGenerated(index, piece))
+                    self._emit(TokenGenerated(position, piece))
         except EngineError as exc:  # a decode failure, a remote server gone: this segment fails, the rest runs
             error = str(exc)
-        del streaming[index]
+        del streaming[position]
         self._prefilled += generation.prefilled_tokens
         return SegmentOutput(
             segment=assignment.segment, kind=assignment.kind, expert=assignment.expert, text="".join(pieces),
@@ -410,8 +415,8 @@ class Pipeline:
             return None
         routing, outputs, streaming = self._partial
         outputs = list(outputs)
-        for index, pieces in streaming.items():
-            a = routing.assignments[index]
+        for position, pieces in streaming.items():
+            a = routing.assignments[position]
             outputs.append(SegmentOutput(segment=a.segment, kind=a.kind, expert=a.expert, text="".join(pieces),
                                          tokens=len(pieces), finish_reason="cancelled", seconds=0.0))
         return self._result(routing, outputs, len(self.pool.events), time.perf_counter(), 0.0, cancelled=True)

@@ -222,7 +222,7 @@ class ConversationScreen(Screen[None]):
 
     @on(pm.TokenGenerated)
     def _token(self, message: pm.TokenGenerated) -> None:
-        self.tokens.add(message.event.index, message.event.text)
+        self.tokens.add(message.event.position, message.event.text)
 
     @on(FlushTokens)
     async def _flush_due(self, message: FlushTokens) -> None:
@@ -263,7 +263,7 @@ class ConversationScreen(Screen[None]):
         if self.turn is None:
             return
         cards = self.turn.view.cards
-        card = cards[message.event.index]
+        card = cards[message.event.position]
         self.status.segment_started(card.expert, f"{card.number}/{len(cards)}")
         card.start(loading=self.status.loading)
 
@@ -272,7 +272,7 @@ class ConversationScreen(Screen[None]):
         await self._flush_tokens()
         if self.turn is None:
             return
-        position, output = message.event.index, message.event.output
+        position, output = message.event.position, message.event.output
         self.turn.outputs[position] = output
         self.turn.streamed.pop(position, None)
         await self.turn.view.cards[position].finish(output)
