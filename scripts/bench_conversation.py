@@ -27,7 +27,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchlib import print_table  # scripts/ is on sys.path when a script runs
@@ -101,7 +101,7 @@ def conversation_part(config: AppConfig, max_tokens: int) -> bool:
     reuse = converse(config, True, max_tokens)
     reread = converse(config, False, max_tokens)
     rows = []
-    for turn, (a, b) in enumerate(zip(reuse, reread), start=1):
+    for turn, (a, b) in enumerate(zip(reuse, reread, strict=False), start=1):
         rows.append([str(turn), f"{a.first_token:.1f}", f"{b.first_token:.1f}", f"{a.first_token / b.first_token:.2f}",
                      f"{a.total:.1f}", f"{b.total:.1f}", str(a.prefilled), str(b.prefilled),
                      f"{a.prefilled / b.prefilled:.2f}", "same" if a.answer == b.answer else "DIFFERENT"])
@@ -129,7 +129,7 @@ def layout_part(config: AppConfig) -> None:
             layout = pipeline.route(question)
             bare = route(question, segment(question, pipeline.cues), profile, config.router,
                          lambda name, text: pipeline.pool.get(name).score(text), pipeline.pool.resident)
-            pairs = list(zip(layout.assignments, bare.assignments))
+            pairs = list(zip(layout.assignments, bare.assignments, strict=False))
             same += sum(a.expert == b.expert for a, b in pairs)
             total += len(pairs)
             same_best += layout.best == bare.best

@@ -68,11 +68,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import llama_cpp
+from benchlib import print_table  # scripts/ is on sys.path when a script runs
 
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
 from seqmoe_local.engine import Model
 from seqmoe_local.gguf import read_gguf
-from benchlib import print_table  # scripts/ is on sys.path when a script runs
 
 PROFILE = "demo"
 PULL_COMMAND = f"seqmoe-local pull --profile {PROFILE}"

@@ -62,13 +62,13 @@ from pathlib import Path
 
 import llama_cpp
 import numpy as np
+from bench_engine import LONG_TEXT, QUESTION  # scripts/ is on sys.path when a script runs
+from benchlib import print_table
 
 from seqmoe_local import engine  # also routes llama.cpp's log lines away from stderr
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
 from seqmoe_local.pipeline import Pipeline
 from seqmoe_local.pool import ModelPool
-from bench_engine import LONG_TEXT, QUESTION  # scripts/ is on sys.path when a script runs
-from benchlib import print_table
 
 PROFILE = "demo"
 N_CTX = 4096  # what the engine gives the demo experts (>= 1024 + decode tokens)

@@ -66,11 +66,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import print_table  # scripts/ is on sys.path when a script runs
+
 from seqmoe_local.config import AppConfig, Profile, load_config
 from seqmoe_local.pipeline import Pipeline
 from seqmoe_local.pool import ModelPool
 from seqmoe_local.router import Routing
-from benchlib import print_table  # scripts/ is on sys.path when a script runs
 
 PROFILE = "demo"
 QUESTIONS = Path(__file__).with_name("questions_3part.jsonl")
@@ -203,10 +204,10 @@ def report(
 ) -> None:
     short = abbreviations(list(profile.experts))
     rows = []
-    for question, runs in zip(questions, results):
+    for question, runs in zip(questions, results, strict=False):
         sp, tpl = runs["single_pass"], runs["templated"]
         kinds = "+".join(kind[0] for kind, _ in sp.assignments[0])
-        same = sum(a == b for a, b in zip(sp.assignments[0], tpl.assignments[0]))
+        same = sum(a == b for a, b in zip(sp.assignments[0], tpl.assignments[0], strict=False))
         rows.append([
             question.id, kinds,
             str(sp.tokens), str(tpl.tokens), f"{tpl.tokens / sp.tokens:.2f}",
@@ -232,10 +233,10 @@ def report(
     resident_loads = {m: statistics.mean(n for r in results for n in r[m].loads) for m in METHODS}
     n_segments = sum(len(r["single_pass"].assignments[0]) for r in results)
     same = sum(
-        a == b for r in results for a, b in zip(r["single_pass"].assignments[0], r["templated"].assignments[0])
+        a == b for r in results for a, b in zip(r["single_pass"].assignments[0], r["templated"].assignments[0], strict=False)
     )
-    native = {m: sum(native_hits(q, r[m].assignments[0]) for q, r in zip(questions, results)) for m in METHODS}
-    unstable = [q.id for q, r in zip(questions, results) if not all(r[m].stable for m in METHODS)]
+    native = {m: sum(native_hits(q, r[m].assignments[0]) for q, r in zip(questions, results, strict=False)) for m in METHODS}
+    unstable = [q.id for q, r in zip(questions, results, strict=False) if not all(r[m].stable for m in METHODS)]
     token_ratio = tokens["templated"] / tokens["single_pass"]
     time_ratio = seconds["templated"] / seconds["single_pass"]
     token_x = [r["templated"].tokens / r["single_pass"].tokens for r in results]

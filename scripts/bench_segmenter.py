@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchlib import print_table  # scripts/ is on sys.path when a script runs
+
 from seqmoe_local.segmenter import OTHER, segment
 
 CORPUS = Path(__file__).resolve().parent.parent / "seqmoe_local" / "data" / "segmenter_corpus.jsonl"

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
@@ -147,7 +147,7 @@ def _expert_kind(value: Any) -> str:
 
 
 AnyExpertConfig = Annotated[
-    Union[Annotated[ExpertConfig, Tag("local")], Annotated[RemoteExpertConfig, Tag("remote")]],
+    Annotated[ExpertConfig, Tag("local")] | Annotated[RemoteExpertConfig, Tag("remote")],
     Discriminator(
         _expert_kind,
         custom_error_type="expert_kind",

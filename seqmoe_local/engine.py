@@ -322,7 +322,7 @@ class Model:
             return None
         pieces: list[Piece] = []
         contents = [m.content for m in context] + [message]
-        for text, content in zip(fixed, contents):
+        for text, content in zip(fixed, contents, strict=False):
             pieces += [Piece(text, False), Piece(content, True)]
         if instruction is not None:
             if instruction:

@@ -76,12 +76,12 @@ class TokenGenerated:
 @dataclass(frozen=True)
 class SegmentDone:
     position: int  # in Routing.assignments
-    output: "SegmentOutput"
+    output: SegmentOutput
 
 
 @dataclass(frozen=True)
 class Finished:
-    result: "AskResult"
+    result: AskResult
 
 
 Event = Routed | SegmentStarted | TokenGenerated | SegmentDone | Finished | PoolEvent

@@ -11,10 +11,10 @@ again, so a reloaded expert does not re-read the conversation.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal

@@ -393,7 +393,7 @@ def _prompt_logprobs_openai(client: _Client, prompt: str) -> tuple[list[_Token],
         raise ValueError("tokens and token_logprobs differ in length")
     # The echoed text is the prompt and then the generated token; both are in the token list. text_offset
     # is not used: it counts characters of each server's own detokenisation (vLLM includes "<s>").
-    return [_Token(t if isinstance(t, str) else None, _number(v), -1) for t, v in zip(tokens, values)], echoed
+    return [_Token(t if isinstance(t, str) else None, _number(v), -1) for t, v in zip(tokens, values, strict=False)], echoed
 
 
 def _prompt_logprobs_vllm(client: _Client, prompt: str) -> tuple[list[_Token], str]:

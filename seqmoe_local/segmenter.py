@@ -570,7 +570,7 @@ def _units(masked: str, fence_ends: frozenset[int]) -> list[tuple[int, int]]:
         if masked[nxt : nxt + 1] == "\n" or masked[nxt : nxt + 1].isupper() or _LIST_MARKER.match(masked, nxt):
             cuts.add(m.start())
     units, bounds = [], sorted(cuts | {0, len(masked)})
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in zip(bounds, bounds[1:], strict=False):
         while a < b and masked[a].isspace():
             a += 1
         while b > a and masked[b - 1].isspace():
@@ -658,7 +658,7 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
             cuts.append(cut)
     cuts.append(len(text))
     clauses: list[tuple[str, int, int]] = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in zip(cuts, cuts[1:], strict=False):
         inside = [h for h in hits if a <= h[0] < b]
         kind = next((h[3] for h in inside if not h[4]), inside[0][3])
         while text[b - 1].isspace():

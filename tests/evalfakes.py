@@ -14,7 +14,7 @@ from seqmoe_local.config import AppConfig, Profile
 from seqmoe_local.evaluation.policies import ItemData
 from seqmoe_local.evaluation.table import Cell, RoutingRecord
 from seqmoe_local.pipeline import AskResult, LoadRecord, SegmentOutput, Timings
-from seqmoe_local.router import SegmentInfo, Routing, forced_routing, route
+from seqmoe_local.router import Routing, SegmentInfo, forced_routing, route
 from seqmoe_local.scores import Score
 from seqmoe_local.segmenter import DEFAULT_CUES, segment
 
@@ -82,7 +82,7 @@ def record(item: str, losses: list[dict[str, float]], kinds: list[str], natives:
     """A routing record with the given per-segment losses (stage 1: the mean of each expert's)."""
     experts = list(losses[0])
     stage1 = stage1 or {e: sum(seg[e] for seg in losses) / len(losses) for e in experts}
-    return RoutingRecord(suite=suite, item=item, fingerprint="f", sha256={e: "0" * 64 for e in experts},
+    return RoutingRecord(suite=suite, item=item, fingerprint="f", sha256=dict.fromkeys(experts, "0" * 64),
                          settings="r", status="ok", segments=list(range(len(kinds))), kinds=kinds, natives=natives,
                          order=experts, stage1=stage1, losses=losses, tokens_scored=30, seconds=1.0)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from evalfakes import make_item_data, record
+
 from seqmoe_local import paths
 from seqmoe_local.config import AppConfig, Profile, RouterConfig, load_config, tomllib
 from seqmoe_local.errors import ConfigError

@@ -14,7 +14,7 @@ from seqmoe_local.cli import main
 from seqmoe_local.config import AppConfig, Profile
 from seqmoe_local.conversation import TurnRecord
 from seqmoe_local.errors import UsageError
-from seqmoe_local.pipeline import AskResult, Pipeline, TokenGenerated
+from seqmoe_local.pipeline import Pipeline, TokenGenerated
 from seqmoe_local.router import Routing
 
 THREE_PART = "Find the sum of 17 and 25, explain the method, then write a Python function that adds two numbers."

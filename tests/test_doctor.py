@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from seqmoe_local import engine
-from seqmoe_local.doctor import BuildReport, advise, backend_libraries, cpu_flags, loaded_blas_library, parse_system_info
+from seqmoe_local.doctor import (
+    BuildReport,
+    advise,
+    backend_libraries,
+    cpu_flags,
+    loaded_blas_library,
+    parse_system_info,
+)
 
 
 def doctor(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,11 +10,11 @@ import pytest
 
 from seqmoe_local import cli
 from seqmoe_local.config import AppConfig, PoolConfig, Profile
+from seqmoe_local.errors import UsageError
 from seqmoe_local.evaluation import run_eval, suites
 from seqmoe_local.evaluation.checks import check_answer, final_number, humaneval_program
 from seqmoe_local.evaluation.suites import Check, load_suite
 from seqmoe_local.evaluation.table import CELLS_FILE, ROUTING_FILE, Cell, RoutingRecord
-from seqmoe_local.errors import UsageError
 from seqmoe_local.router import task_segments
 from seqmoe_local.segmenter import DEFAULT_CUES, segment
 

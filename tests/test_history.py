@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from seqmoe_local.history import SCHEMA_VERSION, History, HistoryError, default_path
 from seqmoe_local.pipeline import SegmentOutput
 from seqmoe_local.router import Assignment, Routing, SegmentInfo
-from seqmoe_local.history import SCHEMA_VERSION, History, HistoryError, default_path
 
 QUESTION = "Find 6 * 7, then write a Python function that multiplies."
 

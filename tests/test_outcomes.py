@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from evalfakes import FakePipeline, FakePool
+
 from seqmoe_local.config import AppConfig, Profile
-from seqmoe_local.evaluation import runner as runner_module
 from seqmoe_local.evaluation import run_eval
+from seqmoe_local.evaluation import runner as runner_module
 from seqmoe_local.evaluation.table import CELLS_FILE, ROUTING_FILE, OutcomeTable
 
 DATA = Path(__file__).parent / "data"

@@ -6,12 +6,21 @@ import time
 
 import numpy as np
 import pytest
-
 from evalfakes import cell, make_item_data, record
+
 from seqmoe_local.config import AppConfig, Profile, RouterConfig
 from seqmoe_local.evaluation.policies import (
-    SuiteData, bootstrap_intervals, expert_policy, gather, native_policy, paired_interval, route_record, router_policy,
-    score, simulate_loads, standard_policies,
+    SuiteData,
+    bootstrap_intervals,
+    expert_policy,
+    gather,
+    native_policy,
+    paired_interval,
+    route_record,
+    router_policy,
+    score,
+    simulate_loads,
+    standard_policies,
 )
 from seqmoe_local.evaluation.suites import Check, Item
 from seqmoe_local.evaluation.table import OutcomeTable
@@ -136,6 +145,6 @@ def test_number_checks_are_applied_again_to_stored_texts(tmp_path, profile: Prof
         stored = cell("q", [expert], correct=True).model_copy(update={
             "fingerprint": item.fingerprint(), "texts": [text], "checks": {"number": True}})
         table.add(stored)
-    data = gather(table, "t", [item], profile, {e: "0" * 64 for e in (SMOL, QWEN, GEMMA)}, "g", "r")
+    data = gather(table, "t", [item], profile, dict.fromkeys((SMOL, QWEN, GEMMA), "0" * 64), "g", "r")
     (only,) = data.items
     assert {c.experts[0]: c.correct for c in only.cells.values()} == {SMOL: True, QWEN: True, GEMMA: False}

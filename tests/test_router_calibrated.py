@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from evalfakes import RATES, fake_score
 from pydantic import ValidationError
 
-from evalfakes import RATES, fake_score
 from seqmoe_local.config import AppConfig, RouterConfig
 from seqmoe_local.router import route, stage1_active
 from seqmoe_local.segmenter import segment

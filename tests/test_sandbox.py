@@ -201,7 +201,7 @@ def listener() -> socket.socket:
 def _connection_arrived(server: socket.socket) -> bool:
     try:
         connection, _ = server.accept()
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return False
     connection.close()
     return True

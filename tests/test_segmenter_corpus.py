@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
+from test_segmenter import _check_invariants  # tests/ is on sys.path in pytest's default import mode
 
 from seqmoe_local.segmenter import DEFAULT_CUES, OTHER, segment
-from test_segmenter import _check_invariants  # tests/ is on sys.path in pytest's default import mode
 
 CORPUS = Path(__file__).resolve().parent.parent / "seqmoe_local" / "data" / "segmenter_corpus.jsonl"
 RECORDS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]

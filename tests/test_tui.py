@@ -127,7 +127,7 @@ def made_up_routing(question: str = APPLES) -> Routing:
     return Routing(
         question=question, profile="demo", scoring="single_pass", tau=0.5, min_relative_gain=0.2,
         segments=segments, stage1=losses, best="qwen-coder", cutoff=1.851, active=list(active),
-        excluded=["gemma3-270m"], common_start_byte=1, tokens_scored={e: 20 for e in losses}, seconds=0.5,
+        excluded=["gemma3-270m"], common_start_byte=1, tokens_scored=dict.fromkeys(losses, 20), seconds=0.5,
         assignments=[
             Assignment(segment=1, kind="solve", expert="qwen-coder", reason="lowest_loss", native="gemma3-270m",
                        losses={"qwen-coder": 1.1, "smollm2-135m": 1.6},
@@ -468,7 +468,7 @@ async def test_events_from_the_pipeline_thread_are_shown_in_order_with_tokens_ba
         # FLUSH_INTERVAL_S apart (the last one may be forced by SegmentDone, which shows what came before it).
         assert 4 <= len(flushes) < len(words)
         timed = flushes[:-1]
-        assert all(later - earlier >= FLUSH_INTERVAL_S - 1e-3 for earlier, later in zip(timed, timed[1:]))
+        assert all(later - earlier >= FLUSH_INTERVAL_S - 1e-3 for earlier, later in zip(timed, timed[1:], strict=False))
 
 
 # -- the real pipeline ----------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def typical_factors(items: Sequence[ItemData], experts: Sequence[str]) -> dict[s
         for expert, value in item.record.stage1.items():
             if expert in per:
                 per[expert].setdefault(STAGE1, []).append(value)
-        for kind, losses in zip(item.record.kinds, item.record.losses):
+        for kind, losses in zip(item.record.kinds, item.record.losses, strict=False):
             for expert, value in losses.items():
                 if expert in per:
                     per[expert].setdefault(kind, []).append(value)

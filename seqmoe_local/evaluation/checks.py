@@ -94,7 +94,7 @@ def recheck_text(check: Check, kinds: Sequence[str], texts: Sequence[str], store
     Lets a fix to the number extraction reach every stored answer without generating again.
     """
     results = dict(stored)
-    solve_text = _text_of(list(zip(kinds, texts)), "solve")
+    solve_text = _text_of(list(zip(kinds, texts, strict=False)), "solve")
     if check.number is not None:
         results["number"] = numbers_match(final_number(solve_text), check.number)
     if check.regex is not None:

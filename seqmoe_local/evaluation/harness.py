@@ -13,7 +13,15 @@ from ..config import AppConfig, Profile, RouterConfig, load_config
 from ..errors import ConfigError, UsageError
 from . import calibration
 from .policies import (
-    Policy, SuiteData, describe_router, expert_policy, gather, native_policy, oracle_policy, router_policy, score,
+    Policy,
+    SuiteData,
+    describe_router,
+    expert_policy,
+    gather,
+    native_policy,
+    oracle_policy,
+    router_policy,
+    score,
     standard_policies,
 )
 from .report import EvalReport, SuiteReport, render_markdown, render_svg, suite_report
@@ -90,7 +98,7 @@ def run_eval(
     results = [score(policies, s.data, profile, config.pool.max_resident) for s in scored]
     seconds = time.perf_counter() - started
     sections = [suite_report(r, s.data, description=s.suite.info.description, source=s.suite.info.source,
-                             max_new_tokens=s.tokens, requested=len(s.suite.items)) for r, s in zip(results, scored)]
+                             max_new_tokens=s.tokens, requested=len(s.suite.items)) for r, s in zip(results, scored, strict=False)]
     stem = "report-" + "-".join(s.suite.info.name for s in scored)
     files = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md", "chart": out / f"{stem}.svg"}
     notes = []

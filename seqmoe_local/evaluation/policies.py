@@ -100,7 +100,7 @@ def route_record(record: RoutingRecord, settings: RouterConfig) -> Assignment:
     """What the live router would assign with `settings`, from the recorded losses."""
     _, _, active = stage1_active(record.stage1, record.order, settings)
     chosen = []
-    for kind, native, losses in zip(record.kinds, record.natives, record.losses):
+    for kind, native, losses in zip(record.kinds, record.natives, record.losses, strict=False):
         among = {e: v for e, v in losses.items() if e in active}
         chosen.append(assign_segment(kind, among, native, active, settings)[0])
     return tuple(chosen)
@@ -183,7 +183,7 @@ def data_mixed(table: OutcomeTable, data: SuiteData, items: Sequence, shas: dict
         d = wanted.get(cell.item)
         if (d is None or cell.suite != data.suite or cell.status != "ok" or len(set(cell.experts)) < 2
                 or cell.settings != generation or cell.fingerprint != by_id[cell.item].fingerprint()
-                or any(shas.get(e) != s for e, s in zip(cell.experts, cell.sha256))):
+                or any(shas.get(e) != s for e, s in zip(cell.experts, cell.sha256, strict=False))):
             continue
         d.cells[tuple(cell.experts)] = rechecked(by_id[cell.item], d.record, cell)
 
@@ -256,7 +256,7 @@ def simulate_loads(policy: Policy, picks: Sequence[Assignment], records: Sequenc
     """The experts loaded for each item of a stream answered in order, with an LRU pool of `capacity`."""
     resident: OrderedDict[str, None] = OrderedDict()
     counts = []
-    for chosen, record in zip(picks, records):
+    for chosen, record in zip(picks, records, strict=False):
         loads: list[str] = []
         sequence: list[str] = []
         if policy.kind == "router":
@@ -319,7 +319,7 @@ def score(policies: Sequence[Policy], data: SuiteData, profile: Profile, pool_ca
         routing = policy.kind == "router"
         seconds = [c.seconds + (r.seconds if routing else 0.0)  # type: ignore[union-attr]
                    + sum(data.load_s.get(e, 0.0) for e in loaded)
-                   for c, r, loaded in zip(cells, records, loads)]
+                   for c, r, loaded in zip(cells, records, loads, strict=False)]
         segments = [e for c in picks for e in c.assignment]
         n = len(keep)
         scores.append(PolicyScore(
@@ -331,9 +331,9 @@ def score(policies: Sequence[Policy], data: SuiteData, profile: Profile, pool_ca
             picks={e: segments.count(e) / len(segments) for e in data.experts} if segments else {},
             outcomes=[bool(x) for x in outcomes[row]],
         ))
-    singles = [s for s, p in zip(scores, policies) if p.kind == "expert"]
+    singles = [s for s, p in zip(scores, policies, strict=False) if p.kind == "expert"]
     best = max(singles, key=lambda s: s.rate) if singles and keep else None
-    oracle = next((s for s, p in zip(scores, policies) if p.kind == "oracle"), None)
+    oracle = next((s for s, p in zip(scores, policies, strict=False) if p.kind == "oracle"), None)
     gap = oracle.rate - best.rate if oracle is not None and best is not None else None
     return SuiteScores(data.suite, [d.item for d in items], data.missing, uncovered, scores,
                        best.name if best else None, gap)

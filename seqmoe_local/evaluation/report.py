@@ -103,12 +103,12 @@ def signals(items: Sequence, experts: Sequence[str]) -> list[SignalRow]:
         lowest_raw = lowest_norm = total = 0
         lowest_items: list[bool] = []
         by_outcome: dict[bool, list[float]] = {True: [], False: []}
-        for d, cell in zip(items, single):
+        for d, cell in zip(items, single, strict=False):
             seg_losses = [losses[expert] for losses in d.record.losses if expert in losses]
             if seg_losses and cell is not None:
                 by_outcome[bool(cell.correct)].append(sum(seg_losses) / len(seg_losses))
             all_lowest = bool(d.record.losses)
-            for kind, losses in zip(d.record.kinds, d.record.losses):
+            for kind, losses in zip(d.record.kinds, d.record.losses, strict=False):
                 if expert not in losses:
                     all_lowest = False
                     continue
@@ -187,7 +187,7 @@ def render_table(report: EvalReport) -> str:
         widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
         for n, row in enumerate(rows):
             out.append("  ".join(c.ljust(w) if i in (0, len(row) - 1) else c.rjust(w)
-                                 for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+                                 for i, (c, w) in enumerate(zip(row, widths, strict=False))).rstrip())
             if n == 0:
                 out.append("  ".join("-" * w for w in widths))
         oracle = _oracle_line(s)

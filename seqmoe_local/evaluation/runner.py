@@ -107,7 +107,7 @@ class Runner:
             if len(set(experts)) == 1:
                 result = self.pipeline.ask(item.query, expert=experts[0], max_new_tokens=max_new_tokens)
             else:
-                chosen = dict(zip(segments, experts))
+                chosen = dict(zip(segments, experts, strict=False))
 
                 def assign(segment: SegmentInfo) -> str:
                     return chosen[segment.index]

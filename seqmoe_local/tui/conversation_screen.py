@@ -47,6 +47,7 @@ from .token_batch import FlushTokens, TokenBatch
 from .turn import Turn, last_code_block, left_out_note
 from .welcome import Welcome
 
+
 class ConversationScreen(Screen[None]):
     """One conversation with the experts; the app's default screen."""
 
