@@ -255,9 +255,9 @@ def measure_expert(
         texts = {n: text_of(raw, corpus[n][1 if raw.add_bos else 0 :]) for n in args.lengths}
         for n in args.lengths:
             progress(f"{expert.name}: {n} tokens")
-            last, last_med = best_of(lambda: raw.prefill(corpus[n], step=N_BATCH, all_logits=False), args.reps)
-            full, full_med = best_of(lambda: raw.prefill(corpus[n], step=N_BATCH, all_logits=True), args.reps)
-            dec, dec_med = best_of(lambda: raw.generate(corpus[n], args.decode_tokens), args.reps)
+            last, last_med = best_of(lambda n=n: raw.prefill(corpus[n], step=N_BATCH, all_logits=False), args.reps)
+            full, full_med = best_of(lambda n=n: raw.prefill(corpus[n], step=N_BATCH, all_logits=True), args.reps)
+            dec, dec_med = best_of(lambda n=n: raw.generate(corpus[n], args.decode_tokens), args.reps)
             out["main"].append({"tokens": n, "pp_last": tps(n, last), "pp_last_med": tps(n, last_med),
                                 "pp_all": tps(n, full), "pp_all_med": tps(n, full_med),
                                 "decode": tps(args.decode_tokens, dec), "decode_med": tps(args.decode_tokens, dec_med)})
@@ -265,7 +265,7 @@ def measure_expert(
         tokens = corpus[n]
         progress(f"{expert.name}: scoring chunks at {n} tokens")
         for chunk in () if args.no_variants else CHUNKS:
-            sec, med = best_of(lambda: raw.prefill(tokens, step=chunk, all_logits=True), args.reps)
+            sec, med = best_of(lambda chunk=chunk: raw.prefill(tokens, step=chunk, all_logits=True), args.reps)
             out["chunk"].append({"chunk": chunk, "tokens": n, "pp_all": tps(n, sec), "pp_all_med": tps(n, med),
                                  "logit_mb": 2 * min(chunk, n) * raw.n_vocab * 4 / 1e6})
         base_row = {"pp_last": None, "pp_all": None, "decode": None}
@@ -290,11 +290,11 @@ def measure_expert(
         progress(f"{expert.name}: {name}")
         with opened(path, settings) as raw:
             step = settings.n_batch
-            last = best_of(lambda: raw.prefill(tokens, step=step, all_logits=False), args.reps)[0]
+            last = best_of(lambda step=step: raw.prefill(tokens, step=step, all_logits=False), args.reps)[0]
             if name.startswith("n_ubatch"):
                 out["ubatch"].append({"n_ubatch": settings.n_ubatch, "tokens": n, "pp_last": tps(n, last)})
                 continue
-            full = best_of(lambda: raw.prefill(tokens, step=step, all_logits=True), args.reps)[0]
+            full = best_of(lambda step=step: raw.prefill(tokens, step=step, all_logits=True), args.reps)[0]
             dec = best_of(lambda: raw.generate(tokens, args.decode_tokens), args.reps)[0]
             out["options"].append({"option": name, "pp_last": tps(n, last), "pp_all": tps(n, full),
                                    "decode": tps(args.decode_tokens, dec)})
@@ -310,7 +310,7 @@ def measure_expert(
                 continue
             text = texts[row["tokens"]]
             n_scored = len(model.score(text).tokens)  # Model.score tokenizes itself: count what it read
-            sec, _ = best_of(lambda: timed(lambda: model.score(text)), args.reps)
+            sec, _ = best_of(lambda text=text: timed(lambda: model.score(text)), args.reps)
             row["score"] = tps(n_scored, sec)
             row["score_tokens"] = n_scored
     finally:

@@ -203,7 +203,7 @@ def main() -> int:
     print(f"{EXPERT} (Gemma-3-270M Q4_K_M) local (chunk {local.chunk}) vs llama-cpp-python's server on 127.0.0.1, "
           f"best of {args.reps}; probe: {probe.detail}\n")
     rows = []
-    for i, text in enumerate(texts):
+    for i, _text in enumerate(texts):
         rows.append([f"question {i + 1}", str(tokens[i]), f"{best['local'][i]:.3f}", f"{best['remote'][i]:.3f}",
                      f"{best['remote'][i] / best['local'][i]:.1f}", f"{best['eval'][i]:.3f}"])
     total = {k: sum(v) for k, v in best.items()}

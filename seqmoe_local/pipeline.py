@@ -404,7 +404,7 @@ class Pipeline:
         return AskResult(
             routing=routing, outputs=outputs, loads=loads,
             cancelled=self._cancel.is_set() if cancelled is None else cancelled,
-            timings=Timings(routing=routing.seconds - routing_loads, loading=sum(l.seconds for l in loads),
+            timings=Timings(routing=routing.seconds - routing_loads, loading=sum(load.seconds for load in loads),
                             generation=sum(o.seconds for o in outputs), total=time.perf_counter() - started),
             history=HistoryUse(turns=len(self._history), left_out=left_out), prefilled_tokens=self._prefilled,
         )

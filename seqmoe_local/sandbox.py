@@ -302,9 +302,9 @@ def _result(
             markers[stage] = value
         else:
             kept.append(line)
-    layers = (*outer_layers, *[l for l in markers.get("layers", "").split(",") if l])
+    layers = (*outer_layers, *[layer for layer in markers.get("layers", "").split(",") if layer])
     ran, passed = "ran" in markers, "passed" in markers
-    lines = [l for l in stderr.splitlines() if l.strip()]
+    lines = [err_line for err_line in stderr.splitlines() if err_line.strip()]
     last = lines[-1].strip() if lines else ""
     status: Status
     if timed_out or returncode == -signal.SIGXCPU:

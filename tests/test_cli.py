@@ -38,7 +38,7 @@ def test_ask_json_three_parts_each_model_loaded_once(
     assert [s.kind for s in result.routing.segments] == ["solve", "explain", "code"]
     assert len(result.outputs) == 3 and all(o.text.strip() and o.tokens <= 8 for o in result.outputs)
     assert [o.expert for o in result.outputs] == [a.expert for a in result.routing.assignments]
-    loads = [l.expert for l in result.loads if l.kind == "load"]
+    loads = [load.expert for load in result.loads if load.kind == "load"]
     assert sorted(loads) == sorted(set(loads)) == sorted(demo.experts)
 
 
@@ -46,7 +46,7 @@ def test_ask_json_three_parts_each_model_loaded_once(
 def test_ask_with_two_resident_reloads_at_most_once(capsys: pytest.CaptureFixture[str], demo: Profile) -> None:
     code, out, err = run(capsys, "ask", "--json", "--max-tokens", "4", THREE_PART)
     assert code == 0, err
-    loads = [l.expert for l in TurnRecord.model_validate_json(out).loads if l.kind == "load"]
+    loads = [load.expert for load in TurnRecord.model_validate_json(out).loads if load.kind == "load"]
     assert set(loads) == set(demo.experts) and len(loads) <= len(demo.experts) + 1
 
 

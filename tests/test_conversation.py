@@ -114,7 +114,7 @@ def test_evicted_expert_restores_its_state_and_answers_the_same(config: AppConfi
     # SmolLM2 (Q4_1) computes the same numbers however a text is batched, so restored and re-read agree exactly.
     _, restored = follow_up_after_eviction(single, demo, "smollm2-135m", evict=True, keep_state=True)
     _, reread = follow_up_after_eviction(single, demo, "smollm2-135m", evict=True, keep_state=False)
-    [loaded] = [l for l in restored.loads if l.kind == "load" and l.expert == "smollm2-135m"]
+    [loaded] = [load for load in restored.loads if load.kind == "load" and load.expert == "smollm2-135m"]
     assert loaded.state_tokens > 0  # the reload restored the KV cache
     assert restored.outputs[0].text == reread.outputs[0].text and restored.outputs[0].text.strip()
     assert restored.outputs[0].prefilled_tokens < reread.outputs[0].prefilled_tokens

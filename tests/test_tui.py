@@ -342,7 +342,7 @@ async def test_help_lists_every_key_and_question_mark_types_in_the_input(config:
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("f1")
         await shows(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
-        keys = dict((description, key) for key, description in app.screen.keys)
+        keys = {description: key for key, description in app.screen.keys}
         assert {"Cancel", "Route", "Experts", "Copy answer", "Copy code", "New", "Models", "History",
                 "Quit"} <= keys.keys()
         assert len(keys) == len(app.screen.keys)  # one row per action, its keys together
