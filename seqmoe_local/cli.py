@@ -474,7 +474,7 @@ def cmd_paths(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     problem: ConfigError | None = None
     try:
         config = load_config()
-        models = config.model_path(next(iter(config.experts.values()))).parent
+        models = config.models_dir.expanduser() if config.models_dir else paths.default_models_dir()  # = model_path's parent
     except ConfigError as exc:
         problem, models = exc, paths.default_models_dir()
     out.write(f"config file (optional): {paths.user_config_file()}\n")

@@ -44,11 +44,11 @@ class Conversation:
     id: int | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     turns: int = 0  # stored turns (answers and route-only entries) before this one
-    warn: Callable[[str], None] = print
+    warn: Callable[[str], object] = print
 
     @classmethod
     def open(
-        cls, *, continue_latest: bool, conversation_id: int | None, profile: str, warn: Callable[[str], None]
+        cls, *, continue_latest: bool, conversation_id: int | None, profile: str, warn: Callable[[str], object]
     ) -> Conversation:
         """Find the conversation to continue (or none, for a new one); raises when it cannot be continued."""
         continuing = continue_latest or conversation_id is not None

@@ -141,8 +141,8 @@ def pull_experts(
     for expert in experts:
         if isinstance(expert, RemoteExpertConfig):
             emit(PullEvent(expert.name, "skipped", "", message=remote_note(expert)))
-    experts = [e for e in experts if not isinstance(e, RemoteExpertConfig)]
-    for directory in sorted({config.model_path(expert).parent for expert in experts}):
+    local = [e for e in experts if isinstance(e, ExpertConfig)]  # every expert that is not remote
+    for directory in sorted({config.model_path(expert).parent for expert in local}):
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -150,7 +150,7 @@ def pull_experts(
                 f"cannot create the models directory {directory}: {exc.strerror}; "
                 "set models_dir in models.toml (or SEQMOE_MODELS_DIR) to a writable directory"
             ) from exc
-    return [_pull_one(config.model_path(expert), expert, force, emit) for expert in experts]
+    return [_pull_one(config.model_path(expert), expert, force, emit) for expert in local]
 
 
 def remote_note(expert: RemoteExpertConfig) -> str:
@@ -206,6 +206,8 @@ def check_model_file(config: AppConfig, profile: Profile, name: str) -> GGUFInfo
     Raises ModelMissingError or ModelFileError, each naming the command that fetches the file.
     """
     expert = profile.experts[name]
+    if not isinstance(expert, ExpertConfig):  # callers check remote experts apart (ModelPool.check_file)
+        raise TypeError(f"expert {name!r} is remote: it has no model file to check")
     path = config.model_path(expert)
     disk = _inspect(path, expert)
     if disk.state == "missing":

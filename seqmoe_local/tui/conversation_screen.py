@@ -266,7 +266,7 @@ class ConversationScreen(Screen[None]):
         cards = self.turn.view.cards
         card = cards[message.event.position]
         self.status.segment_started(card.expert, f"{card.number}/{len(cards)}")
-        card.start(loading=self.status.loading)
+        card.start(loading=self.status.loading_model)
 
     @on(pm.SegmentDone)
     async def _segment_done(self, message: pm.SegmentDone) -> None:

@@ -65,7 +65,7 @@ class RunEnded(Message, bubble=False):
 
 
 #: the message class for each pipeline event class
-MESSAGES: dict[type, type[PipelineMessage]] = {  # type: ignore[type-arg]
+MESSAGES: dict[type, type[PipelineMessage]] = {
     pipeline.Routed: Routed,
     pipeline.SegmentStarted: SegmentStarted,
     pipeline.TokenGenerated: TokenGenerated,

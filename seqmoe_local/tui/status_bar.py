@@ -101,7 +101,7 @@ class StatusBar(Horizontal):
         self._show_activity()
 
     @property
-    def loading(self) -> bool:
+    def loading_model(self) -> bool:
         """The running segment waits for its model."""
         return self.phase is not None and self.phase.what == "loading"
 
