@@ -182,7 +182,7 @@ def build_report() -> BuildReport:
         "physical_cores": physical,
         "logical_cpus": logical,
     }
-    return BuildReport(**report, advice=advise(report))
+    return BuildReport.model_validate({**report, "advice": advise(report)})  # validated as BuildReport(**...) would
 
 
 def render(report: BuildReport) -> str:

@@ -29,7 +29,7 @@ from .runner import Runner, suite_tokens
 from .suites import Suite, load_suite
 from .table import OutcomeTable, generation_key, model_sha256, prepare_dir, routing_key, write_atomic
 
-Say = Callable[[str], None]
+Say = Callable[[str], object]  # what it returns is ignored (e.g. TextIO.write's count)
 
 
 def default_table_dir() -> Path:

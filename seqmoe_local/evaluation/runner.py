@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 from ..config import AppConfig, PoolConfig, Profile
 from ..errors import EngineError
@@ -31,7 +32,28 @@ from .table import Cell, OutcomeTable, RoutingRecord, finite, generation_key, mo
 #: stage-1 tolerance while recording: keeps every expert active, so every loss is recorded
 RECORD_TAU = 1e9
 
-Say = Callable[[str], None]
+Say = Callable[[str], object]  # what it returns is ignored (e.g. TextIO.write's count)
+
+
+class _RecordBase(TypedDict):
+    """The fields every RoutingRecord of an item shares."""
+
+    suite: str
+    item: str
+    fingerprint: str
+    sha256: dict[str, str]
+    settings: str
+
+
+class _CellBase(TypedDict):
+    """The fields every Cell of an item and assignment shares."""
+
+    suite: str
+    item: str
+    fingerprint: str
+    experts: list[str]
+    sha256: list[str]
+    settings: str
 
 
 def suite_tokens(suite: Suite, max_new_tokens: int | None) -> int | None:
@@ -83,8 +105,8 @@ class Runner:
         pool = self.pipeline.pool
         first = len(pool.events)
         started = time.perf_counter()
-        base = {"suite": item.suite, "item": item.id, "fingerprint": item.fingerprint(), "sha256": self.shas,
-                "settings": self.routing_settings}
+        base: _RecordBase = {"suite": item.suite, "item": item.id, "fingerprint": item.fingerprint(),
+                             "sha256": self.shas, "settings": self.routing_settings}
         try:
             routing = self.pipeline.route(item.query)
         except EngineError as exc:
@@ -101,8 +123,8 @@ class Runner:
 
     def answer(self, item: Item, experts: Sequence[str], segments: Sequence[int], settings: str,
                max_new_tokens: int | None) -> Cell:
-        base = {"suite": item.suite, "item": item.id, "fingerprint": item.fingerprint(), "experts": list(experts),
-                "sha256": [self.shas[e] for e in experts], "settings": settings}
+        base: _CellBase = {"suite": item.suite, "item": item.id, "fingerprint": item.fingerprint(),
+                           "experts": list(experts), "sha256": [self.shas[e] for e in experts], "settings": settings}
         try:
             if len(set(experts)) == 1:
                 result = self.pipeline.ask(item.query, expert=experts[0], max_new_tokens=max_new_tokens)
