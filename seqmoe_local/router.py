@@ -117,7 +117,7 @@ def scoring_order(profile: Profile, resident: Sequence[str], segments: Sequence[
     generate first (natives of early segments) last, so they are still resident
     when generation starts.
     """
-    first_use = {}
+    first_use: dict[str, int] = {}
     for position, seg in enumerate(segments):
         native = profile.natives.get(seg.kind)
         if native is not None:
@@ -180,7 +180,7 @@ def assign_segment(
     if losses:
         unit = "scaled bpb" if settings.loss_scale else "bpb"
         return choose(kind, scaled(losses, kind, settings), native, settings.min_relative_gain, unit)
-    expert = native if native in active else active[0]
+    expert = native if native is not None and native in active else active[0]
     role = "native" if expert == native else "first"
     return expert, "unscored", f"{expert} takes it as the {role} expert: the question is one token for some experts"
 

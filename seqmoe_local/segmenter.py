@@ -591,15 +591,17 @@ def _list_markers(masked: str) -> dict[int, int]:
     numbered = sorted(p for p in markers if masked[p : p + 2] in ("1.", "1)"))
     if numbered:
         pos, n = numbered[0], 2
-        while m := re.compile(rf"(?<=\s){n}[.)](?=\s)").search(masked, pos):
-            markers[m.start()] = m.start() + len(str(n)) if masked[m.end() - 1] == "." else -1
-            pos, n = m.end(), n + 1
+        while step := re.compile(rf"(?<=\s){n}[.)](?=\s)").search(masked, pos):
+            markers[step.start()] = step.start() + len(str(n)) if masked[step.end() - 1] == "." else -1
+            pos, n = step.end(), n + 1
     return markers
 
 
 def _skip(text: str, pos: int, blank: re.Pattern[str]) -> int:
     """Offset of the first character at or after `pos` that `blank` does not match."""
-    return blank.match(text, pos).end()
+    match = blank.match(text, pos)
+    assert match is not None, "blank patterns match the empty string"
+    return match.end()
 
 
 def _ends_sentence(masked: str, m: re.Match[str]) -> bool:
@@ -647,7 +649,9 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
         if any(h[0] < pos < h[5] for h in strong):
             continue  # inside a longer cue ("In R, how do I ..." is one code cue)
         # Windows keep this linear in the unit's length; fillers and joiners are short.
-        cut = _FILLER_TAIL.search(text, max(0, pos - 60), pos).start()
+        tail = _FILLER_TAIL.search(text, max(0, pos - 60), pos)
+        assert tail is not None, "_FILLER_TAIL matches the empty string at the window's end"
+        cut = tail.start()
         before = text[max(0, cut - 40) : cut]
         joined = (
             _JOINING_WORD.search(text, cut, pos) is not None
