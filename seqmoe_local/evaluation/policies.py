@@ -33,6 +33,7 @@ import numpy as np
 from ..config import Profile, RouterConfig
 from ..router import assign_segment, scoring_order, stage1_active
 from .checks import recheck_text
+from .suites import Item
 from .table import Cell, OutcomeTable, RoutingRecord
 
 Assignment = tuple[str, ...]
@@ -163,7 +164,8 @@ def gather(table: OutcomeTable, suite: str, items: Sequence, profile: Profile, s
             missing += 1
             continue
         found.append(ItemData(item.id, record, cells))
-        for source in [record, *cells.values()]:
+        sources: list[RoutingRecord | Cell] = [record, *cells.values()]
+        for source in sources:
             for expert, seconds in source.load_s.items():
                 if expert in loads:
                     loads[expert].append(seconds)
@@ -188,7 +190,7 @@ def data_mixed(table: OutcomeTable, data: SuiteData, items: Sequence, shas: dict
         d.cells[tuple(cell.experts)] = rechecked(by_id[cell.item], d.record, cell)
 
 
-def rechecked(item, record: RoutingRecord, cell: Cell) -> Cell:
+def rechecked(item: Item, record: RoutingRecord, cell: Cell) -> Cell:
     """The cell with its number and regex checks applied again to its texts (see `checks.recheck_text`)."""
     if (item.check.number is None and item.check.regex is None) or len(cell.texts) != len(record.kinds):
         return cell
@@ -309,7 +311,7 @@ def score(policies: Sequence[Policy], data: SuiteData, profile: Profile, pool_ca
     items = [data.items[i] for i in keep]
     records = [item.record for item in items]
     outcomes = np.array([[bool(choices[p.name][i].cell.correct) for i in keep] for p in policies],  # type: ignore[union-attr]
-                        dtype=float).reshape(len(policies), len(keep))
+                        dtype=np.float64).reshape(len(policies), len(keep))
     intervals = bootstrap_intervals(outcomes)
     scores = []
     for row, policy in enumerate(policies):

@@ -32,7 +32,7 @@ from typing import Literal, TypeVar
 
 from pydantic import ValidationError
 
-from ..config import AppConfig, Profile, StrictModel
+from ..config import AppConfig, ExpertConfig, Profile, StrictModel
 from ..errors import UsageError
 
 #: bump when the way answers are asked, checked or recorded changes: older records are then unused
@@ -108,7 +108,9 @@ def routing_key(config: AppConfig, profile: Profile) -> str:
     text the question is read after, cues, templates."""
     return _key({"harness": HARNESS, "scoring": config.router.scoring,
                  "scoring_memory_mb": config.engine.scoring_memory_mb, "system": config.pipeline.system,
-                 "chunks": {n: e.score_chunk for n, e in profile.experts.items()},
+                 # A remote expert has no chunk setting: its server scores the whole text.
+                 "chunks": {n: e.score_chunk if isinstance(e, ExpertConfig) else None
+                            for n, e in profile.experts.items()},
                  "roles": {n: [r.cues, r.template] for n, r in profile.roles.items()}})
 
 
@@ -119,6 +121,10 @@ def model_sha256(config: AppConfig, profile: Profile) -> dict[str, str]:
     """Each expert's model sha256: the pinned one, else the file's own (hashed once per process)."""
     shas = {}
     for name, expert in profile.experts.items():
+        if not isinstance(expert, ExpertConfig):
+            # No file to hash: the server and model name are what identify a remote expert's answers.
+            shas[name] = f"remote {expert.base_url} {expert.model}"
+            continue
         if expert.sha256:
             shas[name] = expert.sha256
             continue
