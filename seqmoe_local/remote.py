@@ -46,7 +46,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -263,10 +263,14 @@ class _Client:
             conn.close()
         try:
             return json.loads(raw)
-        except ValueError as exc:
-            raise self._fail(f"malformed JSON from {path} ({exc.msg} at byte {exc.pos}); is this the right server and api?") from None
+        except json.JSONDecodeError as exc:
+            raise self._fail(
+                f"malformed JSON from {path} ({exc.msg} at byte {exc.pos}); is this the right server and api?"
+            ) from None
+        except ValueError as exc:  # bytes that are not UTF-8/16/32 never reach the JSON parser
+            raise self._fail(f"malformed JSON from {path} ({exc}); is this the right server and api?") from None
 
-    def events(self, path: str, body: Any) -> Iterator[dict[str, Any]]:
+    def events(self, path: str, body: Any) -> Generator[dict[str, Any], None, None]:
         """POST and read a server-sent event stream: each event's JSON until ``[DONE]``.
 
         Raises RemoteStreamError when the stream ends without ``[DONE]`` (closing the
@@ -296,7 +300,7 @@ class _Client:
                     return
                 try:
                     event = json.loads(payload)
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     raise RemoteStreamError(
                         self._scrub(f"expert {self.expert.name!r} at {self.target.origin}: malformed JSON in the "
                                     f"stream from {path} ({exc.msg})")
@@ -668,13 +672,13 @@ class RemoteModel:
         body.update(model=self.config.model, max_tokens=max_tokens, temperature=0, stream=True)
         if stops:
             body["stop"] = stops
-        generation = Generation(pieces=iter(()))
+        generation = Generation(pieces=_nothing())
         generation.pieces = self._stream(generation, path, body, should_stop)
         return generation
 
     def _stream(
         self, generation: Generation, path: str, body: dict[str, Any], should_stop: Callable[[], bool] | None
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         started = time.perf_counter()
         chat = path.endswith("/chat/completions")
         events = self._client.events(path, body)
@@ -777,3 +781,8 @@ def remote_status(expert: RemoteExpertConfig) -> RemoteStatus:
     except RemoteError as exc:
         return status(True, serves, False, str(exc))
     return status(True, serves, True, result.detail)
+
+
+def _nothing() -> Generator[str, None, None]:
+    """An exhausted piece stream: a Generation's placeholder until its real stream is attached."""
+    yield from ()
