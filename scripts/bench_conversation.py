@@ -112,7 +112,8 @@ def conversation_part(config: AppConfig, max_tokens: int) -> bool:
     ok_prefill, ok_ttft = later <= PREFILL_TARGET, ttft5 <= FIRST_TOKEN_TARGET
     print(f"tokens prefilled, turns 2-5: {later:.2f}x of re-reading (target <= {PREFILL_TARGET}: "
           f"{'met' if ok_prefill else 'MISSED'})")
-    print(f"time to first token, turn 5: {ttft5:.2f}x (target <= {FIRST_TOKEN_TARGET}: {'met' if ok_ttft else 'MISSED'})")
+    print(f"time to first token, turn 5: {ttft5:.2f}x (target <= {FIRST_TOKEN_TARGET}: "
+        f"{'met' if ok_ttft else 'MISSED'})")
     return ok_prefill and ok_ttft
 
 

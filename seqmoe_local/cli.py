@@ -341,7 +341,8 @@ def cmd_route(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _print_generation_only_rule(profile: Profile, out: TextIO) -> None:
     names = [n for n, e in profile.experts.items() if isinstance(e, RemoteExpertConfig) and not e.scoring]
     if names:
-        out.write(f"  note: {', '.join(names)} {'is' if len(names) == 1 else 'are'} generation-only: {GENERATION_ONLY_RULE}\n")
+        out.write(f"  note: {', '.join(names)} {'is' if len(names) == 1 else 'are'} generation-only: "
+            f"{GENERATION_ONLY_RULE}\n")
 
 
 def cmd_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -131,7 +131,8 @@ class RemoteExpertConfig(StrictModel):
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000 (got {value!r})")
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000 (got "
+                f"{value!r})")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("must not carry a query, a fragment or credentials (put the key in api_key_env)")
         try:
@@ -164,7 +165,8 @@ class RoleConfig(StrictModel):
     max_new_tokens: int = Field(default=256, ge=1, le=8192)
     system: str = Field(default="", description="how to do this kind of task; ends the segment's instruction")
     prompt: str = Field(
-        description="the segment's instruction, after the question in the same user turn; fields: {context} {task} {previous}"
+        description="the segment's instruction, after the question in the same user turn; fields: {context} {task} "
+            "{previous}"
     )
     template: str = Field(default="{task}", description="text scored by the templated router")
 

@@ -177,7 +177,8 @@ class History:
                     cls._backup(path, backup)
             except (OSError, sqlite3.Error) as exc:
                 raise HistoryError(
-                    f"cannot back up {path} before upgrading it ({exc}); the file is unchanged and this session is not saved"
+                    f"cannot back up {path} before upgrading it ({exc}); the file is unchanged and this session is "
+                    "not saved"
                 ) from None
             notice = f"history upgraded from schema {version} to {SCHEMA_VERSION}; the old file is kept at {backup}"
         try:

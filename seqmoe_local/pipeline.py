@@ -303,7 +303,8 @@ class Pipeline:
         self._begin_turn(question, history, self._reserve_for(segments, max_new_tokens), generating)
         if expert is not None:
             self.pool.expert(expert)  # unknown names fail here, before any work
-            routing = forced_routing(question, self.profile, segments, lambda _: expert, f"forced with --expert {expert}")
+            routing = forced_routing(question, self.profile, segments, lambda _: expert, "forced with --expert "
+                f"{expert}")
         elif assign is not None:
             routing = forced_routing(question, self.profile, segments, assign, "assigned by the caller")
             for name in routing.active:

@@ -174,7 +174,8 @@ class ModelPool:
         if self.budget_bytes is not None and estimate > self.budget_bytes:
             raise MemoryBudgetError(
                 f"expert {name!r} needs about {estimate / MB:,.0f} MB but the memory budget is "
-                f"{self.budget_bytes / MB:,.0f} MB; raise [pool] memory_budget_mb in models.toml or pick a smaller model"
+                f"{self.budget_bytes / MB:,.0f} MB; raise [pool] memory_budget_mb in models.toml or pick a smaller "
+                "model"
             )
         while self._models and (
             len(self._models) >= self.max_resident

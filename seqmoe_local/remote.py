@@ -195,18 +195,23 @@ class _Client:
         if isinstance(exc, RemoteError):
             return exc
         if isinstance(exc, socket.gaierror):
-            return self._fail(f"cannot resolve host {self.target.host!r} ({exc.strerror}); check base_url in models.toml")
+            return self._fail(f"cannot resolve host {self.target.host!r} ({exc.strerror}); check base_url in "
+                "models.toml")
         if isinstance(exc, ssl.SSLError):  # before OSError: SSLError is one
             reason = getattr(exc, "verify_message", None) or exc.reason or exc
-            return self._fail(f"TLS handshake failed ({reason}); check the server's certificate, or the scheme of base_url")
+            return self._fail(f"TLS handshake failed ({reason}); check the server's certificate, or the scheme of "
+                "base_url")
         if isinstance(exc, ConnectionRefusedError):
             return self._fail("connection refused; start the server, or fix base_url in models.toml")
         if isinstance(exc, (TimeoutError, socket.timeout)):
             if connecting:
-                return self._fail(f"no connection within {e.connect_timeout:g} s; check that the server is up, or raise connect_timeout")
-            return self._fail(f"no answer within {e.read_timeout:g} s; the server may be overloaded; raise read_timeout or try again")
+                return self._fail(f"no connection within {e.connect_timeout:g} s; check that the server is up, or "
+                    "raise connect_timeout")
+            return self._fail(f"no answer within {e.read_timeout:g} s; the server may be overloaded; raise "
+                "read_timeout or try again")
         if isinstance(exc, (http.client.HTTPException, ConnectionError)):
-            return self._fail(f"the connection broke ({type(exc).__name__}: {_one_line(str(exc)) or 'no detail'}); try again")
+            return self._fail(f"the connection broke ({type(exc).__name__}: {_one_line(str(exc)) or 'no detail'}); "
+                "try again")
         if isinstance(exc, OSError):
             return self._fail(f"network error: {exc.strerror or exc}; check base_url and the network")
         return self._fail(f"{type(exc).__name__}: {_one_line(str(exc))}")
@@ -312,7 +317,8 @@ class _Client:
                     ))
                 if not isinstance(event, dict):
                     raise RemoteStreamError(self._scrub(
-                        f"expert {self.expert.name!r} at {self.target.origin}: unexpected event in the stream from {path}"
+                        f"expert {self.expert.name!r} at {self.target.origin}: unexpected event in the stream from "
+                        f"{path}"
                     ))
                 yield event
         finally:
@@ -621,7 +627,8 @@ class RemoteModel:
             raise ScoringUnavailable(result.detail)
         if result.state == "misaligned":
             raise ScoringUnavailable(
-                f"expert {self.name!r} at {self.origin} cannot score: {result.detail}; refused so that routing never uses wrong numbers: "
+                f"expert {self.name!r} at {self.origin} cannot score: {result.detail}; refused so that routing "
+                "never uses wrong numbers: "
                 f"set scoring = false for [experts.{self.name}] in models.toml to use it for generation only"
             )
         return result

@@ -407,7 +407,8 @@ def test_plain_generation_request_and_stream() -> None:
     assert generation.first_token_seconds is not None and generation.seconds >= generation.first_token_seconds
     body = server.requests[-1].body
     assert body == {
-        "prompt": "Be brief.\n\nQuestion:\nWhat is 2+2?\n\nAnswer:\n4\n\nQuestion:\nAnd 3+3?\n\nAnswer in words.\n\nAnswer:\n",
+        "prompt": "Be brief.\n\nQuestion:\nWhat is 2+2?\n\nAnswer:\n4\n\nQuestion:\nAnd 3+3?\n\nAnswer in "
+            "words.\n\nAnswer:\n",
         "model": "served", "max_tokens": 12, "temperature": 0, "stream": True, "stop": [*PLAIN_STOPS, "END"],
     }
 

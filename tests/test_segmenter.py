@@ -249,7 +249,8 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     ),
     # --- issue 13: task verbs, elaborations and framing sentences ---
     _whole("solve", "Design and analyze an offline algorithm that answers q range-count queries over n intervals."),
-    _whole("solve", "Construct explicitly a sequence of continuous functions that converges pointwise but not uniformly."),
+    _whole("solve", "Construct explicitly a sequence of continuous functions that converges pointwise but not "
+        "uniformly."),
     _whole("solve", "Define a grammar for the language of balanced parentheses."),
     _whole("code", "You are asked to implement a fault-tolerant key-value store in Java."),
     (

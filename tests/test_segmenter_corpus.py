@@ -59,7 +59,8 @@ def test_labels_tile_the_question(record: dict) -> None:
 # fixes one must say so here, and any other miss fails.
 KNOWN_MISSES = {
     "en-math-45": "'Is it a right triangle?' after side lengths: read as explain, labelled solve",
-    "en-day-39": "'What will I pay per month?': no cue for a quantity asked this way; the question fallback says explain",
+    "en-day-39": "'What will I pay per month?': no cue for a quantity asked this way; the question fallback says "
+        "explain",
     "en-proof-47": "'Use the central limit theorem to approximate ...': 'approximate' is no cue",
     "en-algo-47": "'then write it in Go': Go is not a language name the cues know",
     "en-list-34": "'Define a function in mathematics.' read as code; 'Give the domain of ...' has no cue",
@@ -68,7 +69,8 @@ KNOWN_MISSES = {
     "en-day-b5-03": "'Help me split a ... bill ... with an 18% tip.': no task found, labelled solve",
     "en-day-b5-09": "'Give me some tips for ...': no task found, labelled explain",
     "en-block-b5-05": "'Add memoization to this ... and analyze ...' read as one solve part; the code change is lost",
-    "en-block-b5-07": "'Also add a line that computes ...' after an R block joins the explain part; the code request is lost",
+    "en-block-b5-07": "'Also add a line that computes ...' after an R block joins the explain part; the code "
+        "request is lost",
     "en-follow-b5-03": "'What do you get for 2^20 then?' read as explain, labelled solve",
     "de-math-b5-03": "'Wie teuer ist es jetzt?' (a quantity) read as explain, labelled solve",
     "fr-expl-b5-02": "'C'est quoi la différence entre ... en C++ ?' read as code, labelled explain",

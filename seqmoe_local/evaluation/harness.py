@@ -165,8 +165,10 @@ def run_calibrate(
     say(f"fitted 3 signals on {len(train_all)} training items in {time.perf_counter() - started:.1f} s")
     after = chosen.settings.model_copy(update={"scoring": config.router.scoring})
     policies: list[Policy] = [native_policy(), *[expert_policy(e) for e in profile.experts],
-                              router_policy("router", RouterConfig(), f"shipped settings ({describe_router(RouterConfig())})")]
-    policies += [router_policy(f"fit-{f.signal}", f.settings, f"{f.signal} signal, fitted ({describe_router(f.settings)})")
+                              router_policy("router", RouterConfig(), "shipped settings "
+                                  f"({describe_router(RouterConfig())})")]
+    policies += [router_policy(f"fit-{f.signal}", f.settings, f"{f.signal} signal, fitted "
+        f"({describe_router(f.settings)})")
                  for f in fits]
     policies.append(oracle_policy())
     started = time.perf_counter()

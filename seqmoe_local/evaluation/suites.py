@@ -274,7 +274,8 @@ def question_file_items(path: Path, suite: str) -> list[Item]:
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"]) or "(line)"
                 field = {"regex": "answer_regex", "code_test": "code_check"}.get(field, field)
-                problems.append(f"field {field}: {validation_message(error, f'unknown field (allowed: {_QUESTION_FIELDS})')}")
+                problems.append(f"field {field}: "
+                    f"{validation_message(error, f'unknown field (allowed: {_QUESTION_FIELDS})')}")
             raise UsageError(f"{where}: " + "; ".join(problems)) from exc
         if item.id in first:
             raise UsageError(f"{where}: field id: duplicate id {item.id!r} (first on line {first[item.id]})")
