@@ -134,8 +134,8 @@ def layout_part(config: AppConfig) -> None:
             same += sum(a.expert == b.expert for a, b in pairs)
             total += len(pairs)
             same_best += layout.best == bare.best
-            rows.append([question[:40], " ".join(a.expert[:5] for a, _ in pairs), " ".join(b.expert[:5] for _, b in pairs),
-                         f"{layout.best} / {bare.best}"])
+            rows.append([question[:40], " ".join(a.expert[:5] for a, _ in pairs),
+                         " ".join(b.expert[:5] for _, b in pairs), f"{layout.best} / {bare.best}"])
     finally:
         pipeline.close()
     print_table(["question", "layout", "bare", "stage-1 best (layout / bare)"], rows)

@@ -273,13 +273,18 @@ def measure_expert(
             if row["tokens"] == n:
                 base_row = {key: row[key] for key in base_row}
         if base_row["pp_last"] is None and not args.no_variants:  # variant length not among the main lengths
-            base_row = {"pp_last": tps(n, best_of(lambda: raw.prefill(tokens, step=N_BATCH, all_logits=False), args.reps)[0]),
-                        "pp_all": tps(n, best_of(lambda: raw.prefill(tokens, step=N_BATCH, all_logits=True), args.reps)[0]),
-                        "decode": tps(args.decode_tokens, best_of(lambda: raw.generate(tokens, args.decode_tokens), args.reps)[0])}
+            base_row = {
+                "pp_last": tps(n, best_of(lambda: raw.prefill(tokens, step=N_BATCH, all_logits=False), args.reps)[0]),
+                "pp_all": tps(n, best_of(lambda: raw.prefill(tokens, step=N_BATCH, all_logits=True), args.reps)[0]),
+                "decode": tps(args.decode_tokens,
+                              best_of(lambda: raw.generate(tokens, args.decode_tokens), args.reps)[0]),
+            }
     if base_row["pp_last"] is not None:
         out["options"].append({"option": f"baseline ({threads} threads, ubatch 512, repack, no FA)", **base_row})
 
-    variants: list[tuple[str, Settings]] = [(f"n_ubatch {u}", Settings(threads=threads, n_ubatch=u)) for u in UBATCHES if u != N_BATCH]
+    variants: list[tuple[str, Settings]] = [
+        (f"n_ubatch {u}", Settings(threads=threads, n_ubatch=u)) for u in UBATCHES if u != N_BATCH
+    ]
     thread_counts = sorted({1, physical, threads} - {threads})
     variants += [(f"{t} thread{'s' if t > 1 else ''}", Settings(threads=t)) for t in thread_counts]
     variants += [("repack off", Settings(threads=threads, repack=False)),
@@ -514,7 +519,9 @@ def main() -> int:
     config = load_config(use_user_file=False)
     profile = config.profile(PROFILE)
     names = args.experts or list(profile.experts)
-    missing = [str(config.model_path(profile.experts[n])) for n in names if not config.model_path(profile.experts[n]).is_file()]
+    missing = [
+        str(config.model_path(profile.experts[n])) for n in names if not config.model_path(profile.experts[n]).is_file()
+    ]
     if missing:
         print("missing model file(s):\n  " + "\n  ".join(missing), file=sys.stderr)
         print(f"fetch them with: seqmoe-local pull --profile {PROFILE}", file=sys.stderr)

@@ -233,9 +233,13 @@ def report(
     resident_loads = {m: statistics.mean(n for r in results for n in r[m].loads) for m in METHODS}
     n_segments = sum(len(r["single_pass"].assignments[0]) for r in results)
     same = sum(
-        a == b for r in results for a, b in zip(r["single_pass"].assignments[0], r["templated"].assignments[0], strict=False)
+        a == b
+        for r in results
+        for a, b in zip(r["single_pass"].assignments[0], r["templated"].assignments[0], strict=False)
     )
-    native = {m: sum(native_hits(q, r[m].assignments[0]) for q, r in zip(questions, results, strict=False)) for m in METHODS}
+    native = {
+        m: sum(native_hits(q, r[m].assignments[0]) for q, r in zip(questions, results, strict=False)) for m in METHODS
+    }
     unstable = [q.id for q, r in zip(questions, results, strict=False) if not all(r[m].stable for m in METHODS)]
     token_ratio = tokens["templated"] / tokens["single_pass"]
     time_ratio = seconds["templated"] / seconds["single_pass"]

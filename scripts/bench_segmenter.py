@@ -151,7 +151,8 @@ def main() -> None:
         chosen = [o for o in outcomes if o.part == part]
         n = len(chosen)
         rows.append([part, str(n)] + [
-            _rate(sum(getattr(o, m) for o in chosen), n) for m in ("set_ok", "collapsed_ok", "ordered_ok", "segments_ok")
+            _rate(sum(getattr(o, m) for o in chosen), n)
+            for m in ("set_ok", "collapsed_ok", "ordered_ok", "segments_ok")
         ] + [str(sum(o.no_task for o in chosen))])
     print_table(["part", "n", "set", "collapsed", "ordered", "segments", "no task"], rows)
 
@@ -162,7 +163,8 @@ def main() -> None:
         row = [stratum]
         for part in PARTS:
             chosen = [o for o in outcomes if o.part == part and o.stratum == stratum]
-            row += [_rate(sum(o.set_ok for o in chosen), len(chosen)), _rate(sum(o.collapsed_ok for o in chosen), len(chosen))]
+            row += [_rate(sum(o.set_ok for o in chosen), len(chosen)),
+                    _rate(sum(o.collapsed_ok for o in chosen), len(chosen))]
         rows.append(row)
     print_table(["stratum", "dev set", "dev collapsed", "test set", "test collapsed"], rows)
 
@@ -175,7 +177,9 @@ def main() -> None:
     test_wrong = [o for o in outcomes if o.part == "test" and not (o.set_ok and o.collapsed_ok and o.ordered_ok)]
     print(f"\ntest questions wrong under set, collapsed or ordered ({len(test_wrong)}):")
     for o in test_wrong:
-        failed = ",".join(m for m, ok in (("set", o.set_ok), ("collapsed", o.collapsed_ok), ("ordered", o.ordered_ok)) if not ok)
+        failed = ",".join(
+            m for m, ok in (("set", o.set_ok), ("collapsed", o.collapsed_ok), ("ordered", o.ordered_ok)) if not ok
+        )
         print(f"  {o.qid} ({failed}) expected: {_kinds(o.expected)} | found: {_kinds(o.found)}")
         for kind, text in o.found:
             print(f"      {kind:8s} {_squash(text)[:110]}")

@@ -475,7 +475,8 @@ def cmd_paths(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     problem: ConfigError | None = None
     try:
         config = load_config()
-        models = config.models_dir.expanduser() if config.models_dir else paths.default_models_dir()  # = model_path's parent
+        # = model_path's parent
+        models = config.models_dir.expanduser() if config.models_dir else paths.default_models_dir()
     except ConfigError as exc:
         problem, models = exc, paths.default_models_dir()
     out.write(f"config file (optional): {paths.user_config_file()}\n")

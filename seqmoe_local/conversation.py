@@ -66,7 +66,9 @@ class Conversation:
             target = conversation_id if conversation_id is not None else store.latest_conversation()
             if target is None:
                 store.close()
-                raise UsageError('there is no conversation to continue yet; start one with: seqmoe-local ask "QUESTION"')
+                raise UsageError(
+                    'there is no conversation to continue yet; start one with: seqmoe-local ask "QUESTION"'
+                )
             summary = store.conversation(target)
             conversation.id = summary.id
             conversation.turns = summary.messages

@@ -167,7 +167,9 @@ class History:
         try:
             existing = path.exists() and path.stat().st_size > 0
         except OSError as exc:
-            raise HistoryError(f"cannot read the history database {path}: {exc.strerror}; this session is not saved") from None
+            raise HistoryError(
+                f"cannot read the history database {path}: {exc.strerror}; this session is not saved"
+            ) from None
         version = _inspect(path) if existing else 0
         notice = None
         if existing and 0 < version < SCHEMA_VERSION:

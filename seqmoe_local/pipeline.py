@@ -155,7 +155,9 @@ def compose_prompt(role: RoleConfig, *, context: str, task: str, previous: str) 
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def instruction_for(role: RoleConfig, *, question: str, task: str, context: str, outputs: Sequence[SegmentOutput]) -> str:
+def instruction_for(
+    role: RoleConfig, *, question: str, task: str, context: str, outputs: Sequence[SegmentOutput]
+) -> str:
     """A segment's instruction: which part to do, the earlier parts' answers, and the role's style.
 
     When the segment is the whole question, the question already says what to do.

@@ -222,7 +222,9 @@ class ModelPool:
             for remote in self._remotes.values():
                 remote.close()
 
-    def _emit(self, kind: Literal["load", "evict"], name: str, seconds: float, before: int, state_tokens: int = 0) -> None:
+    def _emit(
+        self, kind: Literal["load", "evict"], name: str, seconds: float, before: int, state_tokens: int = 0
+    ) -> None:
         event = PoolEvent(kind, name, seconds, before, rss_bytes(), tuple(self._models), state_tokens)
         self.events.append(event)
         if self.on_event is not None:

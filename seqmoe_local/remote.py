@@ -232,7 +232,9 @@ class _Client:
             return self._fail(f"the server is busy (HTTP {status}: {message}); try again later", status)
         return self._fail(f"HTTP {status} for {path}: {message}", status)
 
-    def _send(self, method: str, path: str, body: Any | None) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    def _send(
+        self, method: str, path: str, body: Any | None
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         headers = {"Accept": "application/json, text/event-stream"}
         key = self._key()
         if key:
@@ -403,7 +405,9 @@ def _prompt_logprobs_openai(client: _Client, prompt: str) -> tuple[list[_Token],
         raise ValueError("tokens and token_logprobs differ in length")
     # The echoed text is the prompt and then the generated token; both are in the token list. text_offset
     # is not used: it counts characters of each server's own detokenisation (vLLM includes "<s>").
-    return [_Token(t if isinstance(t, str) else None, _number(v), -1) for t, v in zip(tokens, values, strict=False)], echoed
+    return [
+        _Token(t if isinstance(t, str) else None, _number(v), -1) for t, v in zip(tokens, values, strict=False)
+    ], echoed
 
 
 def _prompt_logprobs_vllm(client: _Client, prompt: str) -> tuple[list[_Token], str]:

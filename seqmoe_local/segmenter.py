@@ -228,7 +228,8 @@ ENGLISH = Language(
             r"(?:implement|code|write|program|build|fix)\b",
             WEAK + _IN_LANG,
             # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
-            WEAK + r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|now\s+)?(?:write|build|create|put\s+together|set\s+up"
+            WEAK + r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|now\s+)?"
+            r"(?:write|build|create|put\s+together|set\s+up"
             r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:server|endpoint|api|app|command|database"
             r"|table|website|web|http|json|csv|xml|yaml|files?|cli|bot|docker|container|library|package|plugin|frontend"
             rf"|backend|service|node\.js|flask|django|react|{_LANGS})(?![\w+#]))",
@@ -263,7 +264,10 @@ ENGLISH = Language(
     r"|with|without|here|here's|note|input|output|for\s+example|e\.g\.|i\.e\.|" + _LANGS + r")\b",
 )
 
-_DE_CODE_NOUN = r"(?:[\w+#]+-)?(?:funktion|programm|code|skript|script|klasse|methode|abfrage|regex|implementierung|version|tests?|unittests?)"
+_DE_CODE_NOUN = (
+    r"(?:[\w+#]+-)?(?:funktion|programm|code|skript|script|klasse|methode|abfrage|regex|implementierung|version"
+    r"|tests?|unittests?)"
+)
 GERMAN = Language(
     cues={
         "solve": (
@@ -455,7 +459,9 @@ _MASK = "\ufffc"
 _MASK_RUN = re.compile(_MASK + "{2,}")
 _CODE = re.compile(r"```.*?(?:```|\Z)|``[^\n]+?``|`[^`\n]+`", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|[\u3002\uff01\uff1f]+")
-_LIST_MARKER = re.compile(r"(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-z]\)|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)[.)])\s+", re.IGNORECASE)
+_LIST_MARKER = re.compile(
+    r"(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-z]\)|\(?(?:i{1,3}|iv|vi{0,3}|ix|x)[.)])\s+", re.IGNORECASE
+)
 # A list marker where an item can begin: a line start, or right after a sentence or a colon
 # (there only a number, a letter or a bullet, since "1 + 2 + ... + n" and "... - 3" are maths).
 _ITEM_START = re.compile(

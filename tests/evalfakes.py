@@ -73,7 +73,8 @@ class FakePipeline:
         outputs = [SegmentOutput(segment=a.segment, kind=a.kind, expert=a.expert,
                                  text=FakePipeline.answer(a.expert, a.kind, question), tokens=10,
                                  finish_reason="stop", seconds=0.5) for a in routing.assignments]
-        return AskResult(routing=routing, outputs=outputs, loads=[LoadRecord(kind="load", expert=experts[0], seconds=0.25)],
+        return AskResult(routing=routing, outputs=outputs,
+                         loads=[LoadRecord(kind="load", expert=experts[0], seconds=0.25)],
                          timings=Timings(routing=0.0, loading=0.25, generation=0.5, total=0.75), cancelled=False)
 
 

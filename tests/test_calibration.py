@@ -1,4 +1,5 @@
-"""Calibration: a synthetic table with a known per-expert offset, the fit and the held-out check, writing models.toml."""
+"""Calibration: a synthetic table with a known per-expert offset, the fit and the held-out check,
+writing models.toml."""
 
 from __future__ import annotations
 

@@ -109,7 +109,9 @@ def follow_up_after_eviction(config: AppConfig, demo: Profile, expert: str, *, e
 
 
 @pytest.mark.slow
-def test_evicted_expert_restores_its_state_and_answers_the_same(config: AppConfig, demo: Profile, tmp_path: Path) -> None:
+def test_evicted_expert_restores_its_state_and_answers_the_same(
+    config: AppConfig, demo: Profile, tmp_path: Path
+) -> None:
     single = config_with(tmp_path, "[pool]\nmax_resident = 1\n")
     # SmolLM2 (Q4_1) computes the same numbers however a text is batched, so restored and re-read agree exactly.
     _, restored = follow_up_after_eviction(single, demo, "smollm2-135m", evict=True, keep_state=True)

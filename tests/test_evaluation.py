@@ -61,7 +61,8 @@ def test_humaneval_comes_from_the_package_and_reads_as_one_code_segment() -> Non
     suite = load_suite("humaneval")
     assert len(suite.items) == 164 and suite.items[0].id == "HumanEval/0"
     first = suite.items[0]
-    assert first.check.entry_point == "has_close_elements" and "check(has_close_elements)" in (first.check.code_test or "")
+    assert first.check.entry_point == "has_close_elements"
+    assert "check(has_close_elements)" in (first.check.code_test or "")
     assert all(task_kinds(item.query) == ["code"] for item in suite.items)
 
 

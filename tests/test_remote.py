@@ -54,7 +54,8 @@ KEY = "sk-test-7f3a9c"
 
 def expert(url: str, **fields: Any) -> RemoteExpertConfig:
     return RemoteExpertConfig.model_validate(
-        {"kind": "remote", "name": "far", "description": "a remote expert", "base_url": url, "model": "served", **fields}
+        {"kind": "remote", "name": "far", "description": "a remote expert", "base_url": url, "model": "served",
+         **fields}
     )
 
 
@@ -121,7 +122,9 @@ natives = {{ solve = "far" }}
 
 
 def test_remote_expert_config_loads_with_defaults(tmp_path: Path) -> None:
-    config = load_config(_layer(tmp_path, REMOTE_TOML.format(url="http://127.0.0.1:8000/v1", extra="")), use_user_file=False)
+    config = load_config(
+        _layer(tmp_path, REMOTE_TOML.format(url="http://127.0.0.1:8000/v1", extra="")), use_user_file=False
+    )
     far = config.profile("far").experts["far"]
     assert isinstance(far, RemoteExpertConfig)
     assert (far.api, far.chat, far.scoring, far.api_key_env) == ("openai-echo", False, True, None)
@@ -228,7 +231,9 @@ def vllm(body: dict[str, Any]) -> Reply:
     if body["prompt"] == PROMPT:
         return Reply(body=VLLM_RECORDED)
     pieces = _probe_pieces(body["prompt"])
-    entries = [None] + [{str(100 + i): {"logprob": -0.125, "rank": 1, "decoded_token": p}} for i, p in enumerate(pieces)]
+    entries = [None] + [
+        {str(100 + i): {"logprob": -0.125, "rank": 1, "decoded_token": p}} for i, p in enumerate(pieces)
+    ]
     return Reply(body={"choices": [{"text": "!", "prompt_logprobs": entries,
                                     "prompt_token_ids": [1] + [100 + i for i in range(len(pieces))]}]})
 
@@ -389,7 +394,8 @@ def test_tls_error_against_a_plain_http_server() -> None:
 def _completion_events(*texts: str, finish: str = "stop") -> list[dict[str, Any]]:
     events = [{"id": "c", "object": "text_completion", "choices": [{"index": 0, "text": t, "finish_reason": None}]}
               for t in texts]
-    events.append({"id": "c", "object": "text_completion", "choices": [{"index": 0, "text": "", "finish_reason": finish}]})
+    events.append({"id": "c", "object": "text_completion",
+                   "choices": [{"index": 0, "text": "", "finish_reason": finish}]})
     return events
 
 
@@ -397,7 +403,8 @@ CONTEXT = context_messages("Be brief.", [Exchange("What is 2+2?", "4")])
 
 
 def test_plain_generation_request_and_stream() -> None:
-    with FakeServer({"/v1/models": MODELS, "/v1/completions": Reply(events=_completion_events("The", " answer", "."))}) as server:
+    completions = Reply(events=_completion_events("The", " answer", "."))
+    with FakeServer({"/v1/models": MODELS, "/v1/completions": completions}) as server:
         model = RemoteModel(expert(server.url))
         generation = model.generate(context=CONTEXT, message="And 3+3?", instruction="Answer in words.",
                                     max_tokens=12, stop=["\nQuestion:", "END"])
@@ -431,7 +438,8 @@ def test_chat_generation_sends_the_messages() -> None:
 
 
 def test_dropped_stream_keeps_the_partial_text_and_the_next_request_works() -> None:
-    replies = [Reply(events=_completion_events("Half", " an")[:2], drop=True), Reply(events=_completion_events("Whole"))]
+    replies = [Reply(events=_completion_events("Half", " an")[:2], drop=True),
+               Reply(events=_completion_events("Whole"))]
     with FakeServer({"/v1/models": MODELS, "/v1/completions": replies}) as server:
         model = RemoteModel(expert(server.url))
         generation = model.generate(context=(), message="Q", instruction="", max_tokens=8)
@@ -515,7 +523,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_models_shows_server_reachability_and_scoring(capsys: pytest.CaptureFixture[str], tmp_path: Path, demo: Any) -> None:
+def test_models_shows_server_reachability_and_scoring(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, demo: Any
+) -> None:
     with FakeServer({"/v1/models": MODELS, "/v1/completions": vllm}) as server:
         extra = _remote_profile(tmp_path, server.url, api="vllm")
         code, out, err = run(capsys, "models", "--config", str(extra), "--profile", "mixed")
@@ -548,12 +558,14 @@ def test_route_with_an_unreachable_remote_expert_exits_4(capsys: pytest.CaptureF
     extra = _layer(tmp_path, REMOTE_TOML.format(url=f"http://127.0.0.1:{port}", extra=""))
     code, out, err = run(capsys, "route", "--config", str(extra), "--profile", "far", "Solve 2x + 3 = 7.")
     assert code == 4 and out == ""
-    assert err == f"error: expert 'far' at http://127.0.0.1:{port}: connection refused; start the server, or fix base_url in models.toml\n"
+    assert err == (f"error: expert 'far' at http://127.0.0.1:{port}: connection refused;"
+                   " start the server, or fix base_url in models.toml\n")
 
 
 def test_route_prints_the_generation_only_rule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     extra = _layer(tmp_path, REMOTE_TOML.format(url="http://127.0.0.1:9", extra="scoring = false"))
-    code, out, err = run(capsys, "route", "--config", str(extra), "--profile", "far", "--expert", "far", "Solve 2x = 4.")
+    code, out, err = run(capsys, "route", "--config", str(extra), "--profile", "far", "--expert", "far",
+                         "Solve 2x = 4.")
     assert code == 0, err
     assert ("note: far is generation-only: a generation-only expert (scoring = false) takes a segment only when it "
             "is pinned (--expert), or when it is the role's native expert and no expert that scores beats it") in out

@@ -111,7 +111,8 @@ def test_segment_losses_add_up_to_the_whole_query(pipeline: Pipeline) -> None:
     for name in routing.active:
         score = pipeline.pool.get(name).score(THREE_PART)
         cuts = sorted({routing.common_start_byte, score.n_bytes}
-                      | {max(b, routing.common_start_byte) for s in routing.segments for b in (s.byte_start, s.byte_end)})
+                      | {max(b, routing.common_start_byte)
+                         for s in routing.segments for b in (s.byte_start, s.byte_end)})
         pieces = sum(score.span_nll(a, b)[0] for a, b in zip(cuts, cuts[1:], strict=False))
         whole, n_bytes = score.span_nll(routing.common_start_byte, score.n_bytes)
         assert pieces == pytest.approx(whole, rel=1e-9)

@@ -106,7 +106,9 @@ def test_no_test_question_loses_its_only_task() -> None:
         if _task_kinds([s["kind"] for s in r["segments"]]) and not _task_kinds([s.kind for s in segment(r["query"])])
     ]
     assert not [i for i in lost if i not in KNOWN_NO_TASK], f"questions without a task: {lost}"
-    assert not KNOWN_NO_TASK - set(lost), f"now with a task, take them out of KNOWN_NO_TASK: {sorted(KNOWN_NO_TASK - set(lost))}"
+    assert not KNOWN_NO_TASK - set(lost), (
+        f"now with a task, take them out of KNOWN_NO_TASK: {sorted(KNOWN_NO_TASK - set(lost))}"
+    )
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=[r["id"] for r in RECORDS])

@@ -98,7 +98,8 @@ def run_eval(
     results = [score(policies, s.data, profile, config.pool.max_resident) for s in scored]
     seconds = time.perf_counter() - started
     sections = [suite_report(r, s.data, description=s.suite.info.description, source=s.suite.info.source,
-                             max_new_tokens=s.tokens, requested=len(s.suite.items)) for r, s in zip(results, scored, strict=False)]
+                             max_new_tokens=s.tokens, requested=len(s.suite.items))
+                for r, s in zip(results, scored, strict=False)]
     stem = "report-" + "-".join(s.suite.info.name for s in scored)
     files = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md", "chart": out / f"{stem}.svg"}
     notes = []

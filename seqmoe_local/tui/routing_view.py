@@ -27,7 +27,11 @@ def summary(routing: Routing) -> str:
     """A one-line digest of the routing, the collapsible's title."""
     if routing.best is None:  # forced, or too short to score
         how = "forced to" if routing.scoring == "forced" else "too short to score; given to"
-        experts = routing.active if routing.scoring == "forced" else list(dict.fromkeys(a.expert for a in routing.assignments))
+        experts = (
+            routing.active
+            if routing.scoring == "forced"
+            else list(dict.fromkeys(a.expert for a in routing.assignments))
+        )
         return f"routing: {how} {', '.join(experts)} (no losses compared)"
     line = f"routing: best {routing.best} {format_bpb(routing.stage1[routing.best])} bpb"
     if routing.excluded:

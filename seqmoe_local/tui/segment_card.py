@@ -62,7 +62,9 @@ class SegmentCard(Vertical):
         with Horizontal(classes="card-header"):
             yield Label(f"{self.number} · {self.kind}", classes="kind", markup=False)
             yield ExpertBadge(self.expert, self._palette)
-            yield Label(REASON_LABELS.get(self.assignment.reason, self.assignment.reason), classes="reason", markup=False)
+            yield Label(
+                REASON_LABELS.get(self.assignment.reason, self.assignment.reason), classes="reason", markup=False
+            )
             yield self._state_label
         yield Static(f"“{self.segment_text.strip()}”", classes="segment-text", markup=False)
         yield Static(self.assignment.detail, classes="detail", markup=False)

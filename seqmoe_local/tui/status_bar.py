@@ -126,7 +126,8 @@ class StatusBar(Horizontal):
         self._event_until = time.monotonic() + EVENT_SHOWN_S
         phase = self.phase
         if phase is not None and phase.what == "loading" and event.kind == "load" and event.expert == phase.expert:
-            self.phase = Phase("generating", time.monotonic(), expert=phase.expert, part=phase.part)  # reading the prompt
+            # reading the prompt
+            self.phase = Phase("generating", time.monotonic(), expert=phase.expert, part=phase.part)
         self._show_activity()
 
     def cancelling(self) -> None:
