@@ -22,6 +22,8 @@ def write_text_atomic(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(partial, path)
     except OSError as exc:
-        if partial.is_file():
-            partial.unlink()
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only directory: nothing was created there either
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}; choose another path") from exc

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from ..config import AppConfig, ExpertConfig, Profile, StrictModel
 from ..errors import UsageError
+from ..files import write_text_atomic
 
 #: bump when the way answers are asked, checked or recorded changes: older records are then unused
 HARNESS = 2  # 2: the conversations pipeline (one prompt layout for routing and generation, loop guard)
@@ -293,16 +294,9 @@ class OutcomeTable:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a report file whole or not at all; UsageError naming the directory when it cannot be written."""
-    partial = path.with_name(path.name + ".partial")
     try:
-        with open(partial, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except OSError as exc:
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise _unusable(path.parent, f"cannot write {path.name} ({exc.strerror or exc})") from exc
+        write_text_atomic(path, text)
+    except UsageError as exc:
+        cause = exc.__cause__
+        why = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause or exc)
+        raise _unusable(path.parent, f"cannot write {path.name} ({why})") from exc
