@@ -7,6 +7,7 @@ import pytest
 
 from seqmoe_local.config import AppConfig, Profile
 from seqmoe_local.pipeline import Pipeline
+from seqmoe_local.prompts import context_messages
 from seqmoe_local.router import Routing, choose, route
 from seqmoe_local.scores import Score
 from seqmoe_local.segmenter import segment
@@ -108,8 +109,9 @@ def test_native_rule_on_real_losses(pipeline: Pipeline) -> None:
 def test_segment_losses_add_up_to_the_whole_query(pipeline: Pipeline) -> None:
     """Single pass: segment spans (and the gaps between) partition the whole-query loss."""
     routing = pipeline.route(THREE_PART)
+    context = context_messages(pipeline.config.pipeline.system, [])  # what the router reads the question after
     for name in routing.active:
-        score = pipeline.pool.get(name).score(THREE_PART)
+        score = pipeline.pool.get(name).score(THREE_PART, context=context)
         cuts = sorted({routing.common_start_byte, score.n_bytes}
                       | {max(b, routing.common_start_byte)
                          for s in routing.segments for b in (s.byte_start, s.byte_end)})
@@ -130,13 +132,24 @@ def test_fenced_code_block_stays_intact(pipeline: Pipeline) -> None:
     assert Routing.model_validate_json(routing.model_dump_json()) == routing
 
 
-def test_one_token_question_is_answered_not_crashed(pipeline: Pipeline) -> None:
-    """"hello" is one token for the experts without a start token: no common bytes to compare."""
+def test_one_token_question_is_routed_in_context(pipeline: Pipeline) -> None:
+    """"hello" alone is one token for the experts without a start token; read after the system text,
+    every expert predicts all of it, so it is routed by loss like any question."""
     routing = pipeline.route("hello")
-    assert routing.stage1 == {} and routing.best is None and routing.excluded == []
-    assert len(routing.assignments) == 1 and routing.assignments[0].reason == "unscored"
+    assert routing.common_start_byte == 0 and set(routing.stage1) == set(routing.active) | set(routing.excluded)
+    assert len(routing.assignments) == 1 and routing.assignments[0].reason != "unscored"
     assert routing.assignments[0].expert in routing.active
     assert Routing.model_validate_json(routing.model_dump_json()) == routing
+
+
+def test_one_token_text_without_common_bytes_is_unscored_not_crashed(demo: Profile, config: AppConfig) -> None:
+    """Scored bare (as the templated router scores), "hello" leaves no bytes every expert predicts."""
+    scores = {name: fake_score(name, "hello", 1.0, bos=False) for name in demo.experts}
+    for s in scores.values():
+        s.nll[:] = np.nan  # one token, unpredicted
+    routing = route("hello", segment("hello"), demo, config.router, lambda name, text: scores[name])
+    assert routing.stage1 == {} and routing.best is None and routing.excluded == []
+    assert len(routing.assignments) == 1 and routing.assignments[0].reason == "unscored"
 
 
 def test_templated_scoring_costs_more_tokens(config: AppConfig, demo: Profile, pipeline: Pipeline) -> None:
