@@ -391,10 +391,18 @@ def test_unusable_model_file_tells_ask_the_pull_command(
 def test_model_truncated_during_generation_is_logged_and_diagnosed_by_the_next_run(
     models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The stack of a fatal SIGBUS goes to the run's log; the next run names the cause.
+
+    One compute thread: with several, every ggml thread faults on the vanished pages at once,
+    and faulthandler (which uninstalls itself on the first signal, as it must) lets the second
+    one kill the process before the stack is written. The log is kept either way.
+    """
     copy = smol_copy(models_dir, tmp_path / "m", monkeypatch, verified=True)  # no hashing: a quick start
+    one_thread = tmp_path / "one-thread.toml"
+    one_thread.write_text("[engine]\nn_threads = 1\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "seqmoe_local.cli", "ask", "--expert", SMOL, "--max-tokens", "256",
-         "Write a long story about a cat who travels around the world."],
+        [sys.executable, "-m", "seqmoe_local.cli", "ask", "--config", str(one_thread), "--expert", SMOL,
+         "--max-tokens", "256", "Write a long story about a cat who travels around the world."],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_child_env(),
