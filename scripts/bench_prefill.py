@@ -39,6 +39,12 @@ What it measures (wall time, best of ``--reps``, default 3; tok/s = tokens / bes
     128 / 256 / 512 for every expert. Loads happen before the clock; the best of
     ``--reps`` routes is kept (the first also pays the first decode's buffer growth).
 
+Clock. Wall time by default. llama.cpp's worker threads spin-wait on each other, so when
+other processes share the cores every multi-threaded decode slows down several-fold and
+erratically; ``--threads 1 --clock cpu`` (process CPU time of one compute thread) is nearly
+immune to that and is the way to compare builds on a busy machine (the thread-count
+variants are then skipped: with several threads, CPU time counts the spinning).
+
 Everything except (c) goes through llama.cpp's batch API directly (a model and context
 made by this script), so batch sizes, threads, repacking and flash attention can vary
 without touching the engine. Environment variables that change which kernels run
@@ -78,6 +84,8 @@ CHUNKS = (32, 64, 128, 256, 512)
 ROUTE_CHUNKS = (None, 128, 256, 512)  # None: the engine's derived chunk
 ENV_KEYS = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "NPY_DISABLE_CPU_FEATURES", "OMP_NUM_THREADS",
             "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+clock: Callable[[], float] = time.perf_counter  # set from --clock in main()
 CORPUS = (LONG_TEXT + "\n\n" + QUESTION + "\n\n") * 4  # > 1024 tokens for every demo tokenizer
 
 
@@ -180,23 +188,23 @@ class Raw:
     def prefill(self, tokens: list[int], *, step: int, all_logits: bool) -> float:
         """Decode `tokens` from an empty cache, `step` per llama_decode; seconds spent."""
         self.clear()
-        started = time.perf_counter()
+        started = clock()
         for begin in range(0, len(tokens), step):
             self._decode(tokens[begin : begin + step], begin, all_logits=all_logits)
         llama_cpp.llama_synchronize(self.ctx)
-        return time.perf_counter() - started
+        return clock() - started
 
     def generate(self, tokens: list[int], n_new: int) -> float:
         """Prefill `tokens` (not timed), then greedy-decode `n_new` tokens one at a time; seconds."""
         self.prefill(tokens, step=N_BATCH, all_logits=False)
         position = len(tokens)
-        started = time.perf_counter()
+        started = clock()
         for _ in range(n_new):
             row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, -1), shape=(self.n_vocab,))
             self._decode([int(row.argmax())], position, all_logits=False)
             position += 1
         llama_cpp.llama_synchronize(self.ctx)
-        return time.perf_counter() - started
+        return clock() - started
 
 
 def best_of(run: Callable[[], float], reps: int) -> tuple[float, float]:
@@ -285,7 +293,8 @@ def measure_expert(
     variants: list[tuple[str, Settings]] = [
         (f"n_ubatch {u}", Settings(threads=threads, n_ubatch=u)) for u in UBATCHES if u != N_BATCH
     ]
-    thread_counts = sorted({1, physical, threads} - {threads})
+    # On the CPU clock, several threads count their spin-waits too: compare thread counts on wall time only.
+    thread_counts = sorted({1, physical, threads} - {threads}) if clock is time.perf_counter else []
     variants += [(f"{t} thread{'s' if t > 1 else ''}", Settings(threads=t)) for t in thread_counts]
     variants += [("repack off", Settings(threads=threads, repack=False)),
                  ("flash attention on", Settings(threads=threads, flash_attn=True))]
@@ -323,10 +332,12 @@ def measure_expert(
     return out
 
 
-def timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
+def timed(run: Callable[[], object], on: Callable[[], float] | None = None) -> float:
+    """Seconds `run()` takes on the --clock (or on `on`)."""
+    now = on or clock
+    started = now()
     run()
-    return time.perf_counter() - started
+    return now() - started
 
 
 def with_chunk(config: AppConfig, chunk: int | None) -> AppConfig:
@@ -352,8 +363,8 @@ def measure_routing(config: AppConfig, threads: int, reps: int) -> list[dict]:
             progress(f"routing, chunk {chunk or 'derived'}")
             seconds = []
             for _ in range(reps):
-                routing = pipeline.route(QUESTION)
-                seconds.append(routing.seconds)
+                seconds.append(timed(lambda: pipeline.route(QUESTION)))
+            routing = pipeline.route(QUESTION)  # untimed: its token counts
             chunks = {name: pool.get(name).chunk for name in profile.experts}
             vocab = {name: pool.get(name).n_vocab for name in profile.experts}
             tokens = routing.tokens_scored
@@ -371,7 +382,8 @@ def sgemm_gflops(n: int = 1536, reps: int = 5) -> float:
     """numpy's float32 matrix product (its bundled OpenBLAS, all cores), best of `reps`, in GFLOP/s.
 
     A yardstick for the dense fp32 GEMM a PyTorch/transformers prefill runs on: on another
-    CPU, compare llama.cpp's tok/s per sgemm GFLOP/s rather than raw tok/s.
+    CPU, compare llama.cpp's tok/s per sgemm GFLOP/s rather than raw tok/s. On the CPU
+    clock this is per core (CPU seconds of all of OpenBLAS's threads).
     """
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
@@ -394,13 +406,14 @@ def header(label: str, threads: int, physical: int, logical: int) -> dict:
         "load_average": os.getloadavg(),
         "python": sys.executable,
         "sgemm_gflops": sgemm_gflops(),
+        "clock": "cpu" if clock is time.process_time else "wall",
     }
 
 
 def report(data: dict) -> None:
     """Print one run's tables."""
     h = data["header"]
-    print(f"== {h['label']}: llama-cpp-python {h['llama_cpp_python']}, {h['threads']} threads "
+    print(f"== {h['label']}: llama-cpp-python {h['llama_cpp_python']}, {h['threads']} threads, {h.get('clock', 'wall')} clock "
           f"({h['physical_cores']} physical cores, {h['logical_cpus']} logical CPUs), python {h['python']}")
     print(f"   {h['system_info']}")
     print(f"   GPU offload: {h['gpu_offload']}; env: {h['env'] or '-'}; load average before {h['load_average']}; "
@@ -458,6 +471,14 @@ def report_routing(data: dict) -> None:
         print_table(["policy", "chunks", "tokens", "best s", "median s", "speed-up", "max logit MB"], rows)
 
 
+def find_row(run: dict, expert: str, tokens: int) -> dict:
+    """One run's section (a) row for an expert and length ({} where it was not measured)."""
+    for e in run["experts"]:
+        if e["expert"] == expert:
+            return next((r for r in e["main"] if r["tokens"] == tokens), {})
+    return {}
+
+
 def compare(files: list[Path]) -> None:
     """Side-by-side ratios of several runs (e.g. one per build variant), against the first."""
     runs = [json.loads(f.read_text()) for f in files]
@@ -466,14 +487,14 @@ def compare(files: list[Path]) -> None:
         print(f"{r['header']['label']}: {r['header']['system_info']}  env {r['header']['env'] or '-'}")
     for metric in ("pp_last", "pp_all", "score", "decode"):
         rows = []
-        for i, e in enumerate(runs[0]["experts"]):
-            for j, r0 in enumerate(e["main"]):
+        for e in runs[0]["experts"]:
+            for r0 in e["main"]:
                 if metric not in r0:
                     continue
                 cells = [e["expert"], str(r0["tokens"])]
                 for run in runs:
-                    value = run["experts"][i]["main"][j][metric]
-                    cells.append(f"{value:.1f} ({value / r0[metric]:.2f}x)")
+                    value = find_row(run, e["expert"], r0["tokens"]).get(metric)
+                    cells.append(f"{value:.1f} ({value / r0[metric]:.2f}x)" if value else "-")
                 rows.append(cells)
         print(f"\n{metric} tok/s (ratio to {labels[0]})")
         print_table(["expert", "tokens", *labels], rows)
@@ -509,12 +530,16 @@ def main() -> int:
     parser.add_argument("--decode-tokens", type=positive, default=32)
     parser.add_argument("--threads", type=positive, help="llama.cpp threads (default: the config's, i.e. all cores)")
     parser.add_argument("--experts", nargs="+", metavar="NAME", help="only these demo experts")
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                        help="wall time, or process CPU time (use with --threads 1 on a busy machine)")
     parser.add_argument("--no-variants", action="store_true", help="skip (b)")
     parser.add_argument("--no-routing", action="store_true", help="skip (c)")
     args = parser.parse_args()
     if args.compare:
         compare(args.compare)
         return 0
+    global clock
+    clock = CLOCKS[args.clock]
 
     config = load_config(use_user_file=False)
     profile = config.profile(PROFILE)
