@@ -194,9 +194,10 @@ class Raw:
         llama_cpp.llama_synchronize(self.ctx)
         return clock() - started
 
-    def generate(self, tokens: list[int], n_new: int) -> float:
-        """Prefill `tokens` (not timed), then greedy-decode `n_new` tokens one at a time; seconds."""
-        self.prefill(tokens, step=N_BATCH, all_logits=False)
+    def generate(self, tokens: list[int], n_new: int, step: int = N_BATCH) -> tuple[float, float]:
+        """Prefill `tokens` (logits for the last only), then greedy-decode `n_new` tokens one at a
+        time; returns (prefill seconds, decode seconds): one prefill serves both figures."""
+        prefill = self.prefill(tokens, step=step, all_logits=False)
         position = len(tokens)
         started = clock()
         for _ in range(n_new):
@@ -204,7 +205,16 @@ class Raw:
             self._decode([int(row.argmax())], position, all_logits=False)
             position += 1
         llama_cpp.llama_synchronize(self.ctx)
-        return clock() - started
+        return prefill, clock() - started
+
+
+def last_and_decode(
+    raw: Raw, tokens: list[int], n_new: int, reps: int, step: int = N_BATCH
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((best, median) prefill seconds, (best, median) decode seconds) over `reps` generations."""
+    pairs = [raw.generate(tokens, n_new, step) for _ in range(reps)]
+    prefills, decodes = [p[0] for p in pairs], [p[1] for p in pairs]
+    return (min(prefills), statistics.median(prefills)), (min(decodes), statistics.median(decodes))
 
 
 def best_of(run: Callable[[], float], reps: int) -> tuple[float, float]:
@@ -263,9 +273,8 @@ def measure_expert(
         texts = {n: text_of(raw, corpus[n][1 if raw.add_bos else 0 :]) for n in args.lengths}
         for n in args.lengths:
             progress(f"{expert.name}: {n} tokens")
-            last, last_med = best_of(lambda n=n: raw.prefill(corpus[n], step=N_BATCH, all_logits=False), args.reps)
+            (last, last_med), (dec, dec_med) = last_and_decode(raw, corpus[n], args.decode_tokens, args.reps)
             full, full_med = best_of(lambda n=n: raw.prefill(corpus[n], step=N_BATCH, all_logits=True), args.reps)
-            dec, dec_med = best_of(lambda n=n: raw.generate(corpus[n], args.decode_tokens), args.reps)
             out["main"].append({"tokens": n, "pp_last": tps(n, last), "pp_last_med": tps(n, last_med),
                                 "pp_all": tps(n, full), "pp_all_med": tps(n, full_med),
                                 "decode": tps(args.decode_tokens, dec), "decode_med": tps(args.decode_tokens, dec_med)})
@@ -281,12 +290,9 @@ def measure_expert(
             if row["tokens"] == n:
                 base_row = {key: row[key] for key in base_row}
         if base_row["pp_last"] is None and not args.no_variants:  # variant length not among the main lengths
-            base_row = {
-                "pp_last": tps(n, best_of(lambda: raw.prefill(tokens, step=N_BATCH, all_logits=False), args.reps)[0]),
-                "pp_all": tps(n, best_of(lambda: raw.prefill(tokens, step=N_BATCH, all_logits=True), args.reps)[0]),
-                "decode": tps(args.decode_tokens,
-                              best_of(lambda: raw.generate(tokens, args.decode_tokens), args.reps)[0]),
-            }
+            (last, _), (dec, _) = last_and_decode(raw, tokens, args.decode_tokens, args.reps)
+            full = best_of(lambda: raw.prefill(tokens, step=N_BATCH, all_logits=True), args.reps)[0]
+            base_row = {"pp_last": tps(n, last), "pp_all": tps(n, full), "decode": tps(args.decode_tokens, dec)}
     if base_row["pp_last"] is not None:
         out["options"].append({"option": f"baseline ({threads} threads, ubatch 512, repack, no FA)", **base_row})
 
@@ -304,12 +310,12 @@ def measure_expert(
         progress(f"{expert.name}: {name}")
         with opened(path, settings) as raw:
             step = settings.n_batch
-            last = best_of(lambda step=step: raw.prefill(tokens, step=step, all_logits=False), args.reps)[0]
             if name.startswith("n_ubatch"):
+                last = best_of(lambda step=step: raw.prefill(tokens, step=step, all_logits=False), args.reps)[0]
                 out["ubatch"].append({"n_ubatch": settings.n_ubatch, "tokens": n, "pp_last": tps(n, last)})
                 continue
+            (last, _), (dec, _) = last_and_decode(raw, tokens, args.decode_tokens, args.reps, step)
             full = best_of(lambda step=step: raw.prefill(tokens, step=step, all_logits=True), args.reps)[0]
-            dec = best_of(lambda: raw.generate(tokens, args.decode_tokens), args.reps)[0]
             out["options"].append({"option": name, "pp_last": tps(n, last), "pp_all": tps(n, full),
                                    "decode": tps(args.decode_tokens, dec)})
     if variants:
@@ -363,7 +369,7 @@ def measure_routing(config: AppConfig, threads: int, reps: int) -> list[dict]:
             progress(f"routing, chunk {chunk or 'derived'}")
             seconds = []
             for _ in range(reps):
-                seconds.append(timed(lambda: pipeline.route(QUESTION)))
+                seconds.append(timed(lambda pipeline=pipeline: pipeline.route(QUESTION)))
             routing = pipeline.route(QUESTION)  # untimed: its token counts
             chunks = {name: pool.get(name).chunk for name in profile.experts}
             vocab = {name: pool.get(name).n_vocab for name in profile.experts}
@@ -413,7 +419,8 @@ def header(label: str, threads: int, physical: int, logical: int) -> dict:
 def report(data: dict) -> None:
     """Print one run's tables."""
     h = data["header"]
-    print(f"== {h['label']}: llama-cpp-python {h['llama_cpp_python']}, {h['threads']} threads, {h.get('clock', 'wall')} clock "
+    print(f"== {h['label']}: llama-cpp-python {h['llama_cpp_python']}, {h['threads']} threads, "
+          f"{h.get('clock', 'wall')} clock "
           f"({h['physical_cores']} physical cores, {h['logical_cpus']} logical CPUs), python {h['python']}")
     print(f"   {h['system_info']}")
     print(f"   GPU offload: {h['gpu_offload']}; env: {h['env'] or '-'}; load average before {h['load_average']}; "
@@ -544,9 +551,8 @@ def main() -> int:
     config = load_config(use_user_file=False)
     profile = config.profile(PROFILE)
     names = args.experts or list(profile.experts)
-    missing = [
-        str(config.model_path(profile.experts[n])) for n in names if not config.model_path(profile.experts[n]).is_file()
-    ]
+    paths = [config.model_path(profile.experts[n]) for n in names]
+    missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         print("missing model file(s):\n  " + "\n  ".join(missing), file=sys.stderr)
         print(f"fetch them with: seqmoe-local pull --profile {PROFILE}", file=sys.stderr)
