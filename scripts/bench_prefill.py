@@ -35,8 +35,9 @@ What it measures (wall time, best of ``--reps``, default 3; tok/s = tokens / bes
     - flash attention on.
 (c) Routing: ``Pipeline.route`` of the ~200-token three-part question of
     scripts/bench_engine.py with the three demo experts resident (pool of 3), per
-    scoring-chunk policy: today's (derived from the vocabulary, capped at 64), and
-    128 / 256 / 512 for every expert. Loads happen before the clock; the best of
+    policy: the derived scoring chunk (from the vocabulary, capped at 64) with flash
+    attention off (the engine's default) and on, and 128 / 256 / 512 for every expert
+    with it on. Loads happen before the clock; the best of
     ``--reps`` routes is kept (the first also pays the first decode's buffer growth).
 
 Clock. Wall time by default. llama.cpp's worker threads spin-wait on each other, so when
@@ -81,7 +82,9 @@ N_CTX = 4096  # what the engine gives the demo experts (>= 1024 + decode tokens)
 N_BATCH = 512
 UBATCHES = (64, 128, 256, 512)
 CHUNKS = (32, 64, 128, 256, 512)
-ROUTE_CHUNKS = (None, 128, 256, 512)  # None: the engine's derived chunk
+# (scoring chunk, flash attention) per routing policy; chunk None: the engine's derived chunk.
+# The first row is the engine's default.
+ROUTE_POLICIES = ((None, False), (None, True), (128, True), (256, True), (512, True))
 ENV_KEYS = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "NPY_DISABLE_CPU_FEATURES", "OMP_NUM_THREADS",
             "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -355,10 +358,10 @@ def with_chunk(config: AppConfig, chunk: int | None) -> AppConfig:
 
 
 def measure_routing(config: AppConfig, threads: int, reps: int) -> list[dict]:
-    """Pipeline.route on the seed-length question, three experts resident, per chunk policy."""
+    """Pipeline.route on the seed-length question, three experts resident, per chunk and attention policy."""
     rows = []
-    engine_cfg = config.engine.model_copy(update={"n_threads": threads})
-    for chunk in ROUTE_CHUNKS:
+    for chunk, flash in ROUTE_POLICIES:
+        engine_cfg = config.engine.model_copy(update={"n_threads": threads, "flash_attn": flash})
         cfg = with_chunk(config, chunk).model_copy(update={"engine": engine_cfg})
         profile = cfg.profile(PROFILE)
         pool = ModelPool(cfg, profile, max_resident=len(profile.experts))
@@ -366,7 +369,7 @@ def measure_routing(config: AppConfig, threads: int, reps: int) -> list[dict]:
         try:
             for name in profile.experts:
                 pool.get(name)  # loads before the clock
-            progress(f"routing, chunk {chunk or 'derived'}")
+            progress(f"routing, chunk {chunk or 'derived'}, flash attention {'on' if flash else 'off'}")
             seconds = []
             for _ in range(reps):
                 seconds.append(timed(lambda pipeline=pipeline: pipeline.route(QUESTION)))
@@ -377,7 +380,7 @@ def measure_routing(config: AppConfig, threads: int, reps: int) -> list[dict]:
         finally:
             pipeline.close()
         rows.append({
-            "policy": "derived (today)" if chunk is None else f"{chunk} for all",
+            "policy": f"{'derived' if chunk is None else f'{chunk} for all'}, FA {'on' if flash else 'off'}",
             "chunks": chunks, "tokens": tokens, "best": min(seconds), "median": statistics.median(seconds),
             "logit_mb": {n: 2 * min(chunks[n], tokens[n]) * vocab[n] * 4 / 1e6 for n in chunks},
         })  # fmt: skip
@@ -433,7 +436,7 @@ def report(data: dict) -> None:
                          f"{r['pp_last'] / r['pp_all']:.2f}", f"{score:.1f}" if score else "-", str(e["chunk_engine"]),
                          f"{r['pp_all'] / score:.2f}" if score else "-", f"{r['decode']:.1f}",
                          f"{r['pp_last_med']:.1f}/{r['pp_all_med']:.1f}/{r['decode_med']:.1f}"])
-    print("\n(a) tok/s, best of reps (engine settings: n_batch = n_ubatch = 512, repack on, flash attention off)")
+    print("\n(a) tok/s, best of reps (n_batch = n_ubatch = 512, repack on, flash attention off)")
     print_table(["expert", "tokens", "pp last", "pp all", "all cost x", "score", "chunk", "score/floor x",
                  "decode", "medians last/all/dec"], rows)
     if any(e["chunk"] for e in data["experts"]):

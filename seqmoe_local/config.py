@@ -255,6 +255,10 @@ class EngineConfig(StrictModel):
         default=80.0, gt=0, description="logit buffer budget that sets the derived scoring chunk"
     )
     seed: int = 0
+    flash_attn: bool = Field(
+        default=False,
+        description="llama.cpp's flash attention: faster prompt reading, but losses move (README, Speed)",
+    )
 
 
 class ProfileConfig(StrictModel):

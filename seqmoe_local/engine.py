@@ -133,12 +133,14 @@ class Model:
         repeat_penalty: float = 1.0,
         loop_guard: bool = True,
         reuse_prefix: bool = True,
+        flash_attn: bool = False,
     ) -> None:
         self.name = name
         self.path = Path(path)
         self.info: GGUFInfo = read_gguf(self.path, expected_size)  # never hand llama.cpp an unchecked file
         threads = n_threads or os.cpu_count() or 1
         self.n_gpu_layers = resolve_gpu_layers(n_gpu_layers)
+        self.flash_attn = flash_attn
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.path),
@@ -153,6 +155,7 @@ class Model:
                 # A sliding-window cache forgets old cells, and then a cached prefix cannot be cut back
                 # to an earlier position; the full-size cache keeps prefix reuse possible (Gemma 3).
                 swa_full=True,
+                flash_attn=flash_attn,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

@@ -149,6 +149,7 @@ class ModelPool:
                 repeat_penalty=expert.repeat_penalty,
                 loop_guard=self.config.pipeline.loop_guard,
                 reuse_prefix=self.reuse_prefix,
+                flash_attn=self.config.engine.flash_attn,
             )
             state = self._states.pop(name, None)
             restored = state is not None and model.restore_state(state)

@@ -36,11 +36,11 @@ def loaded(models_dir: Path) -> Iterator[dict[str, Model]]:
         model.close()
 
 
-def reference_nll(path: Path, text: str, chunk: int) -> np.ndarray:
-    """Independent per-token NLLs from llama-cpp-python's own full logits, same batching."""
+def reference_nll(path: Path, text: str, chunk: int, flash_attn: bool) -> np.ndarray:
+    """Independent per-token NLLs from llama-cpp-python's own full logits, same batching and attention."""
     llm = llama_cpp.Llama(
         str(path), n_ctx=2048, n_batch=chunk, n_ubatch=chunk, logits_all=True, verbose=False,
-        n_threads=2, n_threads_batch=2,
+        n_threads=2, n_threads_batch=2, flash_attn=flash_attn,
     )
     try:
         tokens = llm.tokenize(text.encode(), add_bos=True)  # follows the GGUF's add_bos flag
@@ -57,7 +57,7 @@ def reference_nll(path: Path, text: str, chunk: int) -> np.ndarray:
 def test_chunked_scoring_matches_full_logits(loaded: dict[str, Model], name: str) -> None:
     model = loaded[name]
     score = model.score(QUESTION)
-    expected = reference_nll(model.path, QUESTION, model.chunk)
+    expected = reference_nll(model.path, QUESTION, model.chunk, model.flash_attn)
     # The Score holds the text's tokens only: a start token conditions them but is not one of them.
     assert score.n_tokens == len(expected) + (0 if model.add_bos else 1)
     assert np.isnan(score.nll[0]) != model.add_bos
