@@ -94,11 +94,11 @@ class Language:
 # A cue table compiled: (role, pattern, weak) in table order.
 _Table = tuple[tuple[str, re.Pattern[str], bool], ...]
 
-# Programming languages and query languages by name. R and C only in capitals, and never after
-# a one-letter word ("x in R", "for all z in C" are maths).
+# Programming languages and query languages by name. R, C and Go only in capitals (Go also a verb),
+# and never after a one-letter word ("x in R", "for all z in C" are maths).
 _LANGS = (
     r"(?:python|java(?:script)?|typescript|c\+\+|c#|rust|golang|ruby|sql|bash|haskell|kotlin|swift"
-    r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|(?-i:R|C)(?![\w+#^']))"
+    r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|(?-i:R|C|Go)(?![\w+#^']))"
 )
 _IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
@@ -123,12 +123,23 @@ ENGLISH = Language(
         "solve": (
             r"\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
             r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
-            r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e)\b(?![-(])",
+            r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e|approximate)\b(?![-(])",
             # Verbs that are nouns too ("the design of", "each round") only with an object.
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             r"\bshow\s+that\b",
-            r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely)\b",
+            r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
+            r"|hot|cold)\b",
+            # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
+            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:i|we|you|it|they|that|this)\s+(?:pay|owe|cost|earn"
+            r"|save|spend|weigh|end\s+up\s+with|have\s+left)\b",
+            r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
+            + _SAME_CLAUSE + r"\d",
+            # "Give the domain of f": a result, like "find"; "Give a proof" is further below.
+            r"\bgive\s+(?:the|its|their)\s+(?:\w+\s+)?(?:domain|range|values?|inverse|derivative|period|amplitude|roots?"
+            r"|zeros?|solutions?|answer|result|kernel|image|limit|coordinates|asymptotes?|vertex|intercepts?)\b",
+            # "Must sum a_n/n converge?": a yes/no settled by proof.
+            r"^(?:is|are|does|do|must|can|will)\b[^?\n]*\b(?:converge|diverge)s?\b",
             r"\bby\s+(?:what|how\s+much|how\s+many)\b",
             # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
             r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b" + _SAME_CLAUSE + r"\d",
@@ -137,7 +148,7 @@ ENGLISH = Language(
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
             r"|length|height|weight|mass|growth\s+rate)\b",
-            r"^(?:is|are|does|do)\s(?=[^?\n]*\d[^?\n]*\?)",
+            r"^(?:is|are|does|do|must)\s(?=[^?\n]*\d[^?\n]*\?)",
             # "What percentage ...?", "What score do I need ...?": a quantity asked for.
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
             r"|score|grade|temperature|weight)\b",
@@ -168,6 +179,7 @@ ENGLISH = Language(
             r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
             r"|closed\s+form|sequence|matrix|instance)\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+of\b",
+            r"\bgive\s+an?\s+(?:\w+\s+)?example\s+(?:showing|to\s+show|that\s+shows|which\s+shows)\b",
             # "Define a grammar for ...": a construction to a specification; "Define a BST." is a concept.
             r"\bdefine\s+an?\s+(?:[\w-]+\s+){0,3}?(?:grammar|language|automaton|machine|function|sequence|relation"
             r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism|homomorphism)\b[^.?!\n]*?\b(?:for|that"
@@ -179,6 +191,8 @@ ENGLISH = Language(
             # A question that names no task but holds a number asks for a result. (Matched from the
             # number on, so any other weak cue earlier in the question comes first.)
             WEAK + r"\d[^\n]*\?$",
+            # "Help me split a 96 dollar bill ...": a request without a task verb, with numbers to work on.
+            WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b(?=[^\n]*\d)",
         ),
         "explain": (
             # Not in compounds: "compare-and-swap".
@@ -188,6 +202,10 @@ ENGLISH = Language(
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
             r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
+            # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
+            r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?"
+            r"(?:tips|advice|ideas|suggestions|pointers|recommendations|hints)\b",
+            r"^any\s+(?:\w+\s+)?(?:tips|advice|ideas|suggestions|pointers|recommendations)\b",
             r"\b(?:give|draw|provide|show)\s+(?:me\s+)?an?\s+(?:\w+\s+)?(?:picture|diagram|illustration|analogy)\b",
             r"\ban?\s+(?:\w+\s+)?explanation\s+of\b",
             r"\bwalk\s+(?:me\s+|us\s+)?through\b",
@@ -208,10 +226,14 @@ ENGLISH = Language(
             # Any other question that names no task asks for an answer in prose (matched on its "?"
             # alone, so that it is the last resort).
             WEAK + r"\?$",
+            # "Help me plan a trip to Rome.": a request for advice in prose, unless numbers make it a sum.
+            WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b",
         ),
         "code": (
             r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me)\s+"
-            rf"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
+            # Not "Define a function in mathematics.": a concept, explained.
+            rf"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
+            r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)",
             rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
             # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
@@ -220,7 +242,14 @@ ENGLISH = Language(
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
-            r"\bcode\s+(?:up|it|this|that|a|an|the)\b",
+            r"\bcode\s+(?:up|it|this|that|a|an|the|me|us)\b",
+            # "Write it in Go", "Turn that into Java", "Do it again using Rust": the same work, in a language.
+            r"\b(?:write|do|redo|implement|code|rewrite|port|move|turn|translate|convert|put|solve|try|show)\s+"
+            rf"(?:it|this|that|them|the\s+same)\s+(?:again\s+|over\s+)?(?:in|into|to|using)\s+{_LANGS}(?![\w+#])",
+            # "Add memoization to this", "add caching to the function": a change to existing code.
+            r"\badd\s+(?:(?!\d)[\w-]+\s+){1,3}?(?:to|into)\s+(?:it|this|that|them|(?:the|this|that|my|your|our)\s+"
+            r"(?:[\w+#-]+\s+){0,2}?(?:code|function|method|class|program|script|query|snippet|loop|implementation"
+            r"|solution|version|module|tests?|struct|api|endpoint|app|service))\b",
             r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your)\s+(?:\w+\s+){0,2}?(?:code|function|program|script"
             r"|query|bug|error|loop|class|method|snippet))\b",
             r"\b(?:find|spot|fix|locate)(?:\s+and\s+fix)?\s+(?:the\s+|a\s+|any\s+|all\s+)?bugs?\b",
@@ -249,7 +278,8 @@ ENGLISH = Language(
             r"\bmake\s+(?:it|them)\b",
             r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
             r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
-            r"|columns?|options?|flags?|features?|buttons?)\b",
+            r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
+            r"|retries|retry|timeouts?|print\s+statements?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
         ),
     },
@@ -281,6 +311,8 @@ GERMAN = Language(
             r"|entfernung|dauer)\b",
             r"\bzeige(?:n\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
+            # "Wie teuer ist es jetzt?" (not "doppelt so lang wie breit").
+            r"\bwie\s+(?:teuer|billig|alt|schwer|breit|tief|warm|kalt)\s+(?:ist|sind|war|waren|wird|werden|wäre)\b",
             r"\b(?:was|wie\s+viel)\s+(?:ist|sind|ergibt|ergeben|macht|beträgt)\b" + _SAME_CLAUSE + r"\d",
             r"\bwas\s+(?:ist|sind)\s+(?:der|die|das|sein|seine|ihr|ihre|dein|deine|mein|meine)\s+(?:\w+\s+)?(?:wert|summe|produkt|ergebnis|wahrscheinlichkeit"
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
@@ -352,12 +384,19 @@ FRENCH = Language(
             r"\bqu['’]est-ce\b",
             r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
             r"\bqu['’]en\s+est-il\b",
+            # Spoken French: "C'est quoi la différence entre ... ?"
+            r"\bc['’]est\s+quoi\b",
+            r"\bquelles?\s+(?:est|sont)\s+(?:la|les)\s+différences?\b",
             r"^et\s+(?:pour|avec|si|quand|dans)\b",
         ),
         "code": (
             r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne-moi|donnez-moi|fournis|fournissez)\s+"
             r"(?:(?:une?|du|des|le|la|les|cette|ce)\s+|l['’])?(?:[\w+#'’-]+\s+){0,3}?" + _FR_CODE_NOUN + r"\b",
             r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
+            r"\bcode[zr]?(?:-(?:moi|nous))?\s+(?:une?|le|la|les|du|des|cette|ce)\s+(?:[\w+#'’-]+\s+){0,3}?"
+            + _FR_CODE_NOUN + r"\b",
+            # "Passe-le en Java", "Fais-la en Rust": the same code in another language.
+            rf"-(?:le|la|les)\s+en\s+{_LANGS}(?![\w+#])",
             r"\br[ée][ée]cri(?:s|vez|re|t)\b",
             r"\b(?:modifie[zr]?|corrige[zr]?|convertis(?:sez)?|tradui[st]|traduisez|adapte[zr]?|optimise[zr]?|étends"
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
@@ -412,6 +451,8 @@ SPANISH = Language(
             r"(?:(?:una?|el|la|los|las|algo\s+de)\s+)?(?:[\w+#-]+\s+){0,3}?" + _ES_CODE_NOUN + r"\b",
             r"\b(?:implementa|implemente|implementar|depura|depure|refactoriza|refactorice)\b",
             r"\bprogram[ae]\s+(?:una?|el|la)\b",
+            # "Pásalo a Java", "Hazlo en Rust": the same code in another language.
+            rf"\b\w+(?:lo|la|los|las)\s+(?:a|en)\s+{_LANGS}(?![\w+#])",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
             r"\bcorr[ií]gel[oa]s?\b",
             r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
