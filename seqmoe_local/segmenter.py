@@ -25,8 +25,10 @@ Algorithm, in four passes over the query:
    "puis", "y", ..., with fillers such as "also" or "can you"), but only if the text before it
    already holds a cue: "sum and product" stays whole, and a leading "Given a list of
    integers, find ..." stays with its task. Neighbouring clauses of the same kind in one
-   sentence are one task ("Describe how X works and why"). A clause's kind is its earliest
-   cue match (ties: the longer match, then cue-table order).
+   sentence are one task ("Describe how X works and why"), and an indirect question after a
+   request to explain is that request's object, not a clause ("Explain why my bread didn't rise
+   and how to fix it next time"; but "Why ..., and how many ...?" are two). A clause's kind is
+   its earliest cue match (ties: the longer match, then cue-table order).
    Weak cues (a pattern that begins with ``(?#weak)``, such as "in Python") type a clause
    only when no other cue matches in it (the earliest weak one then), and never start one:
    "In Rust, why does ...?" is explain, "In R, plot a histogram" is code. A leading weak
@@ -41,6 +43,9 @@ Algorithm, in four passes over the query:
      that opens with a subject and a modal ("It should ...", "Your program must ...",
      "Das Programm soll ...") or "Make it ...", and each list item under a code task that
      ends with a colon ("Write a program that does the following:", "It should check that:");
+   - a question typed only by weak cues right after context that gives two or more numbers asks
+     for a result worked out from them ("A triangle has sides 5, 12 and 13. Is it a right
+     triangle?" is solve), unless it asks for advice ("Should I ...?");
    - a fenced block joins the segment before it (the code a task talks about);
    - a unit with no cue is context ("other"): it joins a neighbouring "other" segment, and it
      continues the task before it when it starts like a detail of it (an elaboration: "The
@@ -274,7 +279,9 @@ ENGLISH = Language(
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
             r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
-            r"|logic))\b",
+            r"|logic|parser|lexer|server|client|handler|api|endpoint|app|service|component|cli|tool|schema|migration"
+            r"|dockerfile|makefile|config|pipeline|regex|interface|iterator|generator|decorator|macro|template"
+            r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
             r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
             r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
@@ -494,6 +501,26 @@ def _alternation(field: str) -> str:
 # The role whose list items under a lead-in ending with ":" detail one deliverable ("Write a
 # program that: - reads ... - prints ..."); under other lead-ins each item is a part of its own.
 _PROGRAM_ROLE = "code"
+# The role of a question that names no task but follows givens with numbers ("A triangle has
+# sides 5, 12 and 13. Is it a right triangle?"): a result worked out from them.
+_RESULT_ROLE = "solve"
+# The role whose verb takes an indirect question as its object: "Explain why my bread didn't rise
+# and how to fix it next time" is one part, though "how to fix it" alone would be code.
+_PROSE_ROLE = "explain"
+# An indirect question: a wh-word not followed by an auxiliary ("how to fix it", "why it fails";
+# not "how do I fix it?"), with no programming language named in it.
+_WH = re.compile(r"(?:how|why|what|where|when|which|who|wie|warum|was|comment|pourquoi|qu|c[oó]mo|por\s+qu|qu[eé])\b",
+                 re.IGNORECASE)
+_INDIRECT = re.compile(
+    r"(?!how\s+(?:many|much|likely|far|long|often|big|large|old)\b)(?:how|why|what|where|when|whether|wie|warum|comment|pourquoi|c[oó]mo|por\s+qu[eé])\b(?!\s+(?:do|does|did"
+    r"|is|are|was|were|can|could|would|should|will|shall|might|must|has|have|i|we)\b)(?![^.?!\n]*"
+    + _IN_LANG + ")",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Such a question asks for a result unless it asks for advice ("Should we ...?").
+_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+it\s+(?:be\s+)?(?:better|wise|worth|ok|okay|safe)\b",
+                     re.IGNORECASE)
 
 # Stands in for masked code: not a word character, not whitespace, not punctuation.
 _MASK = "\ufffc"
@@ -564,6 +591,13 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
             continue
         items_detail = False
         clauses = _clauses(masked, start, body, end, table)
+        if (
+            clauses and previous == OTHER and segments and masked[end - 1] == "?"
+            and _weak_only(masked, body, end, table) and not _ADVICE.match(masked, body, end)
+            and any(role == _RESULT_ROLE for role, _, _ in table)
+            and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
+        ):
+            clauses = [(_RESULT_ROLE, start, end)]
         if clauses:
             segments.extend(clauses)
             items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
@@ -706,12 +740,16 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
             or "\n" in before[len(before.rstrip()) :]
         )
         if joined and cut > cuts[-1] and _holds_task(text, cuts[-1], cut, hits, weak_spans):
+            if (
+                _INDIRECT.match(text, pos) and _kind(hits, cuts[-1], cut) == _PROSE_ROLE
+                and not _WH.match(text, _first_strong(hits, cuts[-1], cut))
+            ):
+                continue  # the object of "Explain ... and how ...", not a task of its own
             cuts.append(cut)
     cuts.append(len(text))
     clauses: list[tuple[str, int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        inside = [h for h in hits if a <= h[0] < b]
-        kind = next((h[3] for h in inside if not h[4]), inside[0][3])
+        kind = _kind(hits, a, b)
         while text[b - 1].isspace():
             b -= 1
         if clauses and clauses[-1][0] == kind:
@@ -719,6 +757,25 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
         else:
             clauses.append((kind, start + a, start + b))
     return clauses
+
+
+def _kind(hits: list[tuple], a: int, b: int) -> str:
+    """The kind of the clause text[a:b]: its earliest strong cue's role, else its earliest weak one's."""
+    inside = [h for h in hits if a <= h[0] < b]
+    return next((h[3] for h in inside if not h[4]), inside[0][3])
+
+
+def _first_strong(hits: list[tuple], a: int, b: int) -> int:
+    """Where the first strong cue in text[a:b] starts (a if none)."""
+    return next((h[0] for h in hits if a <= h[0] < b and not h[4]), a)
+
+
+def _weak_only(masked: str, body: int, end: int, table: _Table) -> bool:
+    """Whether only weak cues, and none of the program role, match in masked[body:end]."""
+    words, _ = _squeeze(masked, body, end)
+    return not any(
+        pattern.search(words) for role, pattern, weak in table if not weak or role == _PROGRAM_ROLE
+    )
 
 
 def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
