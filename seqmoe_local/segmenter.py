@@ -350,6 +350,10 @@ GERMAN = Language(
             r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
             r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            # "Füge Typannotationen hinzu", "Ergänze Tests": a change to the code.
+            r"\bfüge(?:n\s+sie)?\b[^.?!\n]{0,60}?\bhinzu\b",
+            r"\bergänze(?:n\s+sie)?\s+(?:(?:eine?[nmrs]?|die|den|das)\s+)?(?:[\w-]+\s+)?(?:\w*tests?|kommentare?|typannotationen"
+            r"|typhinweise|fehlerbehandlung|docstrings?|logging|validierung|parameter|methoden?)\b",
             r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
         ),
     },
@@ -400,6 +404,8 @@ FRENCH = Language(
             r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne-moi|donnez-moi|fournis|fournissez)\s+"
             r"(?:(?:une?|du|des|le|la|les|cette|ce)\s+|l['’])?(?:[\w+#'’-]+\s+){0,3}?" + _FR_CODE_NOUN + r"\b",
             r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
+            r"\bajoute[zr]?\s+(?:(?:des|un|une|le|la|les|du|de\s+la)\s+)?(?:[\w-]+\s+)?(?:tests?|commentaires?|docstrings?"
+            r"|annotations?|gestion|journalisation|logs?|validation|exceptions?|paramètres?|arguments?|méthodes?)\b",
             r"\bcode[zr]?(?:-(?:moi|nous))?\s+(?:une?|le|la|les|du|des|cette|ce)\s+(?:[\w+#'’-]+\s+){0,3}?"
             + _FR_CODE_NOUN + r"\b",
             # "Passe-le en Java", "Fais-la en Rust": the same code in another language.
@@ -458,6 +464,9 @@ SPANISH = Language(
             r"(?:(?:una?|el|la|los|las|algo\s+de)\s+)?(?:[\w+#-]+\s+){0,3}?" + _ES_CODE_NOUN + r"\b",
             r"\b(?:implementa|implemente|implementar|depura|depure|refactoriza|refactorice)\b",
             r"\bprogram[ae]\s+(?:una?|el|la)\b",
+            r"\ba[ñn]ad[ea](?:le|les)?\s+(?:(?:unas?|unos?|el|la|los|las)\s+)?(?:[\w-]+\s+)?(?:pruebas?|tests?|comentarios?"
+            r"|manejo|validación|validacion|anotaciones|tipos|docstrings?|parámetros?|parametros?|métodos?|metodos?"
+            r"|registros?|logs?|excepciones?)\b",
             # "Pásalo a Java", "Hazlo en Rust": the same code in another language.
             rf"\b\w+(?:lo|la|los|las)\s+(?:a|en)\s+{_LANGS}(?![\w+#])",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",

@@ -310,6 +310,9 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     _whole("explain", "C'est quoi une fermeture en JavaScript ?"),
     _whole("code", "Hazlo en Rust."),
     _whole("solve", "Wie alt ist der Baum, wenn er 80 Jahresringe hat?"),
+    _whole("code", "Füge Typannotationen hinzu."),
+    _whole("code", "Ajoute des tests unitaires."),
+    _whole("code", "Añade manejo de errores a la función."),
     # --- nothing recognised: one "other" segment over the stripped query ---
     _whole("other", "请计算 3+4 的结果。然后解释原因。"),
     _whole("other", "asdf qwerty zxcv"),
