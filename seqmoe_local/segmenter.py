@@ -25,8 +25,10 @@ Algorithm, in four passes over the query:
    "puis", "y", ..., with fillers such as "also" or "can you"), but only if the text before it
    already holds a cue: "sum and product" stays whole, and a leading "Given a list of
    integers, find ..." stays with its task. Neighbouring clauses of the same kind in one
-   sentence are one task ("Describe how X works and why"). A clause's kind is its earliest
-   cue match (ties: the longer match, then cue-table order).
+   sentence are one task ("Describe how X works and why"), and an indirect question after a
+   request to explain is that request's object, not a clause ("Explain why my bread didn't rise
+   and how to fix it next time"; but "Why ..., and how many ...?" are two). A clause's kind is
+   its earliest cue match (ties: the longer match, then cue-table order).
    Weak cues (a pattern that begins with ``(?#weak)``, such as "in Python") type a clause
    only when no other cue matches in it (the earliest weak one then), and never start one:
    "In Rust, why does ...?" is explain, "In R, plot a histogram" is code. A leading weak
@@ -41,6 +43,9 @@ Algorithm, in four passes over the query:
      that opens with a subject and a modal ("It should ...", "Your program must ...",
      "Das Programm soll ...") or "Make it ...", and each list item under a code task that
      ends with a colon ("Write a program that does the following:", "It should check that:");
+   - a question typed only by weak cues right after context that gives two or more numbers asks
+     for a result worked out from them ("A triangle has sides 5, 12 and 13. Is it a right
+     triangle?" is solve), unless it asks for advice ("Should I ...?");
    - a fenced block joins the segment before it (the code a task talks about);
    - a unit with no cue is context ("other"): it joins a neighbouring "other" segment, and it
      continues the task before it when it starts like a detail of it (an elaboration: "The
@@ -94,11 +99,11 @@ class Language:
 # A cue table compiled: (role, pattern, weak) in table order.
 _Table = tuple[tuple[str, re.Pattern[str], bool], ...]
 
-# Programming languages and query languages by name. R and C only in capitals, and never after
-# a one-letter word ("x in R", "for all z in C" are maths).
+# Programming languages and query languages by name. R, C and Go only in capitals (Go also a verb),
+# and never after a one-letter word ("x in R", "for all z in C" are maths).
 _LANGS = (
     r"(?:python|java(?:script)?|typescript|c\+\+|c#|rust|golang|ruby|sql|bash|haskell|kotlin|swift"
-    r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|(?-i:R|C)(?![\w+#^']))"
+    r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|(?-i:R|C|Go)(?![\w+#^']))"
 )
 _IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
@@ -123,12 +128,23 @@ ENGLISH = Language(
         "solve": (
             r"\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
             r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
-            r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e)\b(?![-(])",
+            r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e|approximate)\b(?![-(])",
             # Verbs that are nouns too ("the design of", "each round") only with an object.
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             r"\bshow\s+that\b",
-            r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely)\b",
+            r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
+            r"|hot|cold)\b",
+            # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
+            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:i|we|you|it|they|that|this)\s+(?:pay|owe|cost|earn"
+            r"|save|spend|weigh|end\s+up\s+with|have\s+left)\b",
+            r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
+            + _SAME_CLAUSE + r"\d",
+            # "Give the domain of f": a result, like "find"; "Give a proof" is further below.
+            r"\bgive\s+(?:the|its|their)\s+(?:\w+\s+)?(?:domain|range|values?|inverse|derivative|period|amplitude|roots?"
+            r"|zeros?|solutions?|answer|result|kernel|image|limit|coordinates|asymptotes?|vertex|intercepts?)\b",
+            # "Must sum a_n/n converge?": a yes/no settled by proof.
+            r"^(?:is|are|does|do|must|can|will)\b[^?\n]*\b(?:converge|diverge)s?\b",
             r"\bby\s+(?:what|how\s+much|how\s+many)\b",
             # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
             r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b" + _SAME_CLAUSE + r"\d",
@@ -137,7 +153,7 @@ ENGLISH = Language(
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
             r"|length|height|weight|mass|growth\s+rate)\b",
-            r"^(?:is|are|does|do)\s(?=[^?\n]*\d[^?\n]*\?)",
+            r"^(?:is|are|does|do|must)\s(?=[^?\n]*\d[^?\n]*\?)",
             # "What percentage ...?", "What score do I need ...?": a quantity asked for.
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
             r"|score|grade|temperature|weight)\b",
@@ -168,6 +184,7 @@ ENGLISH = Language(
             r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
             r"|closed\s+form|sequence|matrix|instance)\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+of\b",
+            r"\bgive\s+an?\s+(?:\w+\s+)?example\s+(?:showing|to\s+show|that\s+shows|which\s+shows)\b",
             # "Define a grammar for ...": a construction to a specification; "Define a BST." is a concept.
             r"\bdefine\s+an?\s+(?:[\w-]+\s+){0,3}?(?:grammar|language|automaton|machine|function|sequence|relation"
             r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism|homomorphism)\b[^.?!\n]*?\b(?:for|that"
@@ -179,6 +196,8 @@ ENGLISH = Language(
             # A question that names no task but holds a number asks for a result. (Matched from the
             # number on, so any other weak cue earlier in the question comes first.)
             WEAK + r"\d[^\n]*\?$",
+            # "Help me split a 96 dollar bill ...": a request without a task verb, with numbers to work on.
+            WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b(?=[^\n]*\d)",
         ),
         "explain": (
             # Not in compounds: "compare-and-swap".
@@ -188,6 +207,10 @@ ENGLISH = Language(
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
             r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
+            # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
+            r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?"
+            r"(?:tips|advice|ideas|suggestions|pointers|recommendations|hints)\b",
+            r"^any\s+(?:\w+\s+)?(?:tips|advice|ideas|suggestions|pointers|recommendations)\b",
             r"\b(?:give|draw|provide|show)\s+(?:me\s+)?an?\s+(?:\w+\s+)?(?:picture|diagram|illustration|analogy)\b",
             r"\ban?\s+(?:\w+\s+)?explanation\s+of\b",
             r"\bwalk\s+(?:me\s+|us\s+)?through\b",
@@ -208,10 +231,14 @@ ENGLISH = Language(
             # Any other question that names no task asks for an answer in prose (matched on its "?"
             # alone, so that it is the last resort).
             WEAK + r"\?$",
+            # "Help me plan a trip to Rome.": a request for advice in prose, unless numbers make it a sum.
+            WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b",
         ),
         "code": (
             r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me)\s+"
-            rf"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
+            # Not "Define a function in mathematics.": a concept, explained.
+            rf"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
+            r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)",
             rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
             # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
@@ -220,7 +247,14 @@ ENGLISH = Language(
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
-            r"\bcode\s+(?:up|it|this|that|a|an|the)\b",
+            r"\bcode\s+(?:up|it|this|that|a|an|the|me|us)\b",
+            # "Write it in Go", "Turn that into Java", "Do it again using Rust": the same work, in a language.
+            r"\b(?:write|do|redo|implement|code|rewrite|port|move|turn|translate|convert|put|solve|try|show)\s+"
+            rf"(?:it|this|that|them|the\s+same)\s+(?:again\s+|over\s+)?(?:in|into|to|using)\s+{_LANGS}(?![\w+#])",
+            # "Add memoization to this", "add caching to the function": a change to existing code.
+            r"\badd\s+(?:(?!\d)[\w-]+\s+){1,3}?(?:to|into)\s+(?:it|this|that|them|(?:the|this|that|my|your|our)\s+"
+            r"(?:[\w+#-]+\s+){0,2}?(?:code|function|method|class|program|script|query|snippet|loop|implementation"
+            r"|solution|version|module|tests?|struct|api|endpoint|app|service))\b",
             r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your)\s+(?:\w+\s+){0,2}?(?:code|function|program|script"
             r"|query|bug|error|loop|class|method|snippet))\b",
             r"\b(?:find|spot|fix|locate)(?:\s+and\s+fix)?\s+(?:the\s+|a\s+|any\s+|all\s+)?bugs?\b",
@@ -245,11 +279,14 @@ ENGLISH = Language(
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
             r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
-            r"|logic))\b",
+            r"|logic|parser|lexer|server|client|handler|api|endpoint|app|service|component|cli|tool|schema|migration"
+            r"|dockerfile|makefile|config|pipeline|regex|interface|iterator|generator|decorator|macro|template"
+            r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
             r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
             r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
-            r"|columns?|options?|flags?|features?|buttons?)\b",
+            r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
+            r"|retries|retry|timeouts?|print\s+statements?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
         ),
     },
@@ -281,6 +318,8 @@ GERMAN = Language(
             r"|entfernung|dauer)\b",
             r"\bzeige(?:n\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
+            # "Wie teuer ist es jetzt?" (not "doppelt so lang wie breit").
+            r"\bwie\s+(?:teuer|billig|alt|schwer|breit|tief|warm|kalt)\s+(?:ist|sind|war|waren|wird|werden|wäre)\b",
             r"\b(?:was|wie\s+viel)\s+(?:ist|sind|ergibt|ergeben|macht|beträgt)\b" + _SAME_CLAUSE + r"\d",
             r"\bwas\s+(?:ist|sind)\s+(?:der|die|das|sein|seine|ihr|ihre|dein|deine|mein|meine)\s+(?:\w+\s+)?(?:wert|summe|produkt|ergebnis|wahrscheinlichkeit"
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
@@ -311,6 +350,10 @@ GERMAN = Language(
             r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
             r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            # "Füge Typannotationen hinzu", "Ergänze Tests": a change to the code.
+            r"\bfüge(?:n\s+sie)?\b[^.?!\n]{0,60}?\bhinzu\b",
+            r"\bergänze(?:n\s+sie)?\s+(?:(?:eine?[nmrs]?|die|den|das)\s+)?(?:[\w-]+\s+)?(?:\w*tests?|kommentare?|typannotationen"
+            r"|typhinweise|fehlerbehandlung|docstrings?|logging|validierung|parameter|methoden?)\b",
             r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
         ),
     },
@@ -352,12 +395,21 @@ FRENCH = Language(
             r"\bqu['’]est-ce\b",
             r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
             r"\bqu['’]en\s+est-il\b",
+            # Spoken French: "C'est quoi la différence entre ... ?"
+            r"\bc['’]est\s+quoi\b",
+            r"\bquelles?\s+(?:est|sont)\s+(?:la|les)\s+différences?\b",
             r"^et\s+(?:pour|avec|si|quand|dans)\b",
         ),
         "code": (
             r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne-moi|donnez-moi|fournis|fournissez)\s+"
             r"(?:(?:une?|du|des|le|la|les|cette|ce)\s+|l['’])?(?:[\w+#'’-]+\s+){0,3}?" + _FR_CODE_NOUN + r"\b",
             r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
+            r"\bajoute[zr]?\s+(?:(?:des|un|une|le|la|les|du|de\s+la)\s+)?(?:[\w-]+\s+)?(?:tests?|commentaires?|docstrings?"
+            r"|annotations?|gestion|journalisation|logs?|validation|exceptions?|paramètres?|arguments?|méthodes?)\b",
+            r"\bcode[zr]?(?:-(?:moi|nous))?\s+(?:une?|le|la|les|du|des|cette|ce)\s+(?:[\w+#'’-]+\s+){0,3}?"
+            + _FR_CODE_NOUN + r"\b",
+            # "Passe-le en Java", "Fais-la en Rust": the same code in another language.
+            rf"-(?:le|la|les)\s+en\s+{_LANGS}(?![\w+#])",
             r"\br[ée][ée]cri(?:s|vez|re|t)\b",
             r"\b(?:modifie[zr]?|corrige[zr]?|convertis(?:sez)?|tradui[st]|traduisez|adapte[zr]?|optimise[zr]?|étends"
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
@@ -412,6 +464,11 @@ SPANISH = Language(
             r"(?:(?:una?|el|la|los|las|algo\s+de)\s+)?(?:[\w+#-]+\s+){0,3}?" + _ES_CODE_NOUN + r"\b",
             r"\b(?:implementa|implemente|implementar|depura|depure|refactoriza|refactorice)\b",
             r"\bprogram[ae]\s+(?:una?|el|la)\b",
+            r"\ba[ñn]ad[ea](?:le|les)?\s+(?:(?:unas?|unos?|el|la|los|las)\s+)?(?:[\w-]+\s+)?(?:pruebas?|tests?|comentarios?"
+            r"|manejo|validación|validacion|anotaciones|tipos|docstrings?|parámetros?|parametros?|métodos?|metodos?"
+            r"|registros?|logs?|excepciones?)\b",
+            # "Pásalo a Java", "Hazlo en Rust": the same code in another language.
+            rf"\b\w+(?:lo|la|los|las)\s+(?:a|en)\s+{_LANGS}(?![\w+#])",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
             r"\bcorr[ií]gel[oa]s?\b",
             r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
@@ -453,6 +510,26 @@ def _alternation(field: str) -> str:
 # The role whose list items under a lead-in ending with ":" detail one deliverable ("Write a
 # program that: - reads ... - prints ..."); under other lead-ins each item is a part of its own.
 _PROGRAM_ROLE = "code"
+# The role of a question that names no task but follows givens with numbers ("A triangle has
+# sides 5, 12 and 13. Is it a right triangle?"): a result worked out from them.
+_RESULT_ROLE = "solve"
+# The role whose verb takes an indirect question as its object: "Explain why my bread didn't rise
+# and how to fix it next time" is one part, though "how to fix it" alone would be code.
+_PROSE_ROLE = "explain"
+# An indirect question: a wh-word not followed by an auxiliary ("how to fix it", "why it fails";
+# not "how do I fix it?"), with no programming language named in it.
+_WH = re.compile(r"(?:how|why|what|where|when|which|who|wie|warum|was|comment|pourquoi|qu|c[oó]mo|por\s+qu|qu[eé])\b",
+                 re.IGNORECASE)
+_INDIRECT = re.compile(
+    r"(?!how\s+(?:many|much|likely|far|long|often|big|large|old)\b)(?:how|why|what|where|when|whether|wie|warum|comment|pourquoi|c[oó]mo|por\s+qu[eé])\b(?!\s+(?:do|does|did"
+    r"|is|are|was|were|can|could|would|should|will|shall|might|must|has|have|i|we)\b)(?![^.?!\n]*"
+    + _IN_LANG + ")",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Such a question asks for a result unless it asks for advice ("Should we ...?").
+_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+it\s+(?:be\s+)?(?:better|wise|worth|ok|okay|safe)\b",
+                     re.IGNORECASE)
 
 # Stands in for masked code: not a word character, not whitespace, not punctuation.
 _MASK = "\ufffc"
@@ -523,6 +600,13 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
             continue
         items_detail = False
         clauses = _clauses(masked, start, body, end, table)
+        if (
+            clauses and previous == OTHER and segments and masked[end - 1] == "?"
+            and _weak_only(masked, body, end, table) and not _ADVICE.match(masked, body, end)
+            and any(role == _RESULT_ROLE for role, _, _ in table)
+            and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
+        ):
+            clauses = [(_RESULT_ROLE, start, end)]
         if clauses:
             segments.extend(clauses)
             items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
@@ -665,12 +749,16 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
             or "\n" in before[len(before.rstrip()) :]
         )
         if joined and cut > cuts[-1] and _holds_task(text, cuts[-1], cut, hits, weak_spans):
+            if (
+                _INDIRECT.match(text, pos) and _kind(hits, cuts[-1], cut) == _PROSE_ROLE
+                and not _WH.match(text, _first_strong(hits, cuts[-1], cut))
+            ):
+                continue  # the object of "Explain ... and how ...", not a task of its own
             cuts.append(cut)
     cuts.append(len(text))
     clauses: list[tuple[str, int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        inside = [h for h in hits if a <= h[0] < b]
-        kind = next((h[3] for h in inside if not h[4]), inside[0][3])
+        kind = _kind(hits, a, b)
         while text[b - 1].isspace():
             b -= 1
         if clauses and clauses[-1][0] == kind:
@@ -678,6 +766,25 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
         else:
             clauses.append((kind, start + a, start + b))
     return clauses
+
+
+def _kind(hits: list[tuple], a: int, b: int) -> str:
+    """The kind of the clause text[a:b]: its earliest strong cue's role, else its earliest weak one's."""
+    inside = [h for h in hits if a <= h[0] < b]
+    return next((h[3] for h in inside if not h[4]), inside[0][3])
+
+
+def _first_strong(hits: list[tuple], a: int, b: int) -> int:
+    """Where the first strong cue in text[a:b] starts (a if none)."""
+    return next((h[0] for h in hits if a <= h[0] < b and not h[4]), a)
+
+
+def _weak_only(masked: str, body: int, end: int, table: _Table) -> bool:
+    """Whether only weak cues, and none of the program role, match in masked[body:end]."""
+    words, _ = _squeeze(masked, body, end)
+    return not any(
+        pattern.search(words) for role, pattern, weak in table if not weak or role == _PROGRAM_ROLE
+    )
 
 
 def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:

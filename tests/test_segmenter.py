@@ -286,6 +286,33 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     _whole("solve", "What about 7 * 8?"),
     _whole("explain", "What about negative numbers?"),
     _whole("other", "Thanks, that works!"),
+    # --- issue 13, round 6: cues and rules tuned on corpus batches 1-5 ---
+    (
+        "A box holds 24 eggs and 7 are broken. Is that more than a quarter?",
+        [("other", "A box holds 24 eggs and 7 are broken."), ("solve", "Is that more than a quarter?")],
+    ),
+    (
+        "I am 34 and earn 52000 a year. Should I rent or buy?",
+        [("other", "I am 34 and earn 52000 a year."), ("explain", "Should I rent or buy?")],
+    ),
+    _whole("explain", "Explain why the soup curdled and how to avoid it next time."),
+    (
+        "Why do tides happen, and how many are there each day?",
+        [("explain", "Why do tides happen,"), ("solve", "and how many are there each day?")],
+    ),
+    _whole("code", "Extend the parser so that it accepts hex literals."),
+    _whole("code", "Then port it to Go."),
+    _whole("code", "Add caching to this function."),
+    _whole("explain", "Give me a few tips for learning to juggle."),
+    _whole("solve", "Help me divide 120 euros among 7 people."),
+    _whole("explain", "Define a function in mathematics."),
+    _whole("code", "Code-moi un script Python qui renomme des fichiers."),
+    _whole("explain", "C'est quoi une fermeture en JavaScript ?"),
+    _whole("code", "Hazlo en Rust."),
+    _whole("solve", "Wie alt ist der Baum, wenn er 80 Jahresringe hat?"),
+    _whole("code", "Füge Typannotationen hinzu."),
+    _whole("code", "Ajoute des tests unitaires."),
+    _whole("code", "Añade manejo de errores a la función."),
     # --- nothing recognised: one "other" segment over the stripped query ---
     _whole("other", "请计算 3+4 的结果。然后解释原因。"),
     _whole("other", "asdf qwerty zxcv"),
