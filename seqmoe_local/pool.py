@@ -52,14 +52,24 @@ def context_size(expert: ExpertConfig, info: GGUFInfo) -> int:
 
 
 def estimate_bytes(expert: ExpertConfig, info: GGUFInfo, scoring_memory_mb: float) -> int:
-    """Rough resident size once loaded and used: weights + f16 KV cache + logit buffers + overhead."""
-    meta, arch = info.metadata, info.architecture
-    layers = int(meta.get(f"{arch}.block_count", 0))
-    embd = int(meta.get(f"{arch}.embedding_length", 0))
-    heads = int(meta.get(f"{arch}.attention.head_count", 1)) or 1
-    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads)) or heads
-    key_dim = int(meta.get(f"{arch}.attention.key_length", embd // heads))
-    value_dim = int(meta.get(f"{arch}.attention.value_length", embd // heads))
+    """Rough resident size once loaded and used: weights + f16 KV cache + logit buffers + overhead.
+
+    A count that is not a plain integer (some architectures store head counts per layer, as an
+    array whose items the header reader skips) takes the default, which keeps the KV estimate at
+    the full multi-head size: an upper bound, never a crash.
+    """
+    arch = info.architecture
+
+    def count(key: str, default: int) -> int:
+        value = info.integer(f"{arch}.{key}")
+        return default if value is None else value
+
+    layers = count("block_count", 0)
+    embd = count("embedding_length", 0)
+    heads = count("attention.head_count", 1) or 1
+    kv_heads = count("attention.head_count_kv", heads) or heads
+    key_dim = count("attention.key_length", embd // heads)
+    value_dim = count("attention.value_length", embd // heads)
     kv = context_size(expert, info) * layers * kv_heads * (key_dim + value_dim) * 2
     vocab = info.vocab_size or 32000
     chunk = expert.score_chunk or derived_chunk(vocab, scoring_memory_mb)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from seqmoe_local.config import AppConfig, Profile, load_config
+from seqmoe_local.config import AppConfig, Profile, RemoteExpertConfig, load_config
 from seqmoe_local.engine import rss_bytes
 from seqmoe_local.errors import MemoryBudgetError, ModelMissingError
 from seqmoe_local.pool import ModelPool, PoolEvent
@@ -70,3 +70,21 @@ def test_missing_file_names_the_pull_command(tmp_path: Path, monkeypatch: pytest
     with ModelPool(config, config.profile("demo")) as pool, pytest.raises(ModelMissingError) as info:
         pool.get("gemma3-270m")
     assert "seqmoe-local pull gemma3-270m --profile demo" in str(info.value)
+
+
+def test_memory_estimate_takes_per_layer_head_counts_as_an_upper_bound(demo: Profile) -> None:
+    """A head count stored per layer (an array the header reader keeps only the length of) is no crash."""
+    from seqmoe_local.gguf import GGUFArray, GGUFInfo
+    from seqmoe_local.pool import estimate_bytes
+
+    expert = demo.experts["qwen-coder"]
+    assert not isinstance(expert, RemoteExpertConfig)
+    plain = {"general.architecture": "qwen2", "qwen2.block_count": 24, "qwen2.embedding_length": 896,
+             "qwen2.attention.head_count": 14, "qwen2.attention.head_count_kv": 2}
+    per_layer = {**plain, "qwen2.attention.head_count_kv": GGUFArray(item_type=4, count=24)}
+    full_heads = {**plain, "qwen2.attention.head_count_kv": 14}
+
+    def estimate(metadata: dict[str, object]) -> int:
+        return estimate_bytes(expert, GGUFInfo(Path("m.gguf"), 3, 1000, 0, metadata), 80.0)
+
+    assert estimate(plain) < estimate(per_layer) == estimate(full_heads)
