@@ -62,7 +62,9 @@ Algorithm, in four passes over the query:
      imperative ("Escríbeme ...", "Code-moi ..."); never a unit that continues the task before it;
    - a question typed solve right after a fenced block that asks what the code prints, returns,
      evaluates to or holds ("What value does this evaluate to?") is explain, unless it asks for
-     its cost or a probability ("What is the time complexity of this?").
+     its cost or a probability ("What is the time complexity of this?");
+   - a yes/no question that only the question fallback types, right after a solve task, is
+     solve ("Prove X. Does it still hold if G is not connected?"), unless it asks for advice.
    These guesses use only the built-in roles (solve, explain, code); a cue table from
    models.toml without them makes none.
 
@@ -292,6 +294,9 @@ ENGLISH = Language(
             # "Compute the median per month in SQL": the work is done by the code asked for.
             r"\b(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
+            # "Convert this JSON to a Python dataclass", "Turn the table into Rust structs": code in a language.
+            rf"\b(?:convert|turn|transform|translate|map|parse)\b{_SAME_CLAUSE}\b(?:to|into)\s+(?:an?\s+|some\s+)?"
+            rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
             r"|update|parallelize|vectori[sz]e)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
@@ -626,6 +631,13 @@ _CODE_RESULT = re.compile(
     r"|logs|logged|display|displays|contain|contains|hold|holds|end\s+up)\b",
     re.IGNORECASE,
 )
+# A yes/no question (not one asking for advice: "Should I ...?", "Is it safe ...?").
+_YES_NO = re.compile(
+    r"(?:and\s+|but\s+|so\s+)?(?:is|are|does|do|did|can|must|will|would|could|was|were|has|have|gilt|ist|sind"
+    r"|est-ce|existe-t-il|es|son|existe)\b(?!\s+(?:it|this|that)\s+(?:safe|worth|better|wise|ok|okay|a\s+good"
+    r"|a\s+bad)\b)(?!\s+(?:you|i|we)\b)",
+    re.IGNORECASE,
+)
 # What about code is still a result to work out: its cost, or the chance of an outcome.
 _COST_QUESTION = re.compile(
     r"\b(?:complexity|running\s+time|runtime|big-?o|asymptotic|how\s+(?:many|long|often|likely)|probability"
@@ -753,6 +765,13 @@ def _assemble(
             ):
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
+            elif (
+                len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
+                and _weak_only(masked, body, end, table) and _YES_NO.match(words)
+            ):
+                # "Prove X. Does it still hold if G is not connected?": a yes/no question about the
+                # result just worked out is settled the same way, by proof or calculation.
+                clauses = [(_RESULT_ROLE, start, end)]
             elif (
                 clauses and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
                 and any(f < start for f in fence_starts)

@@ -349,6 +349,19 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     _whole("solve", "What value of x makes 2x + 1 = 9?"),
+    _whole("code", "Turn this CSV header into a Rust struct: id,name,price"),
+    # A yes/no question right after a result is settled the same way; advice is still prose.
+    (
+        "Prove that every tree with n vertices has n - 1 edges. Does this still hold for forests?",
+        [
+            ("solve", "Prove that every tree with n vertices has n - 1 edges."),
+            ("solve", "Does this still hold for forests?"),
+        ],
+    ),
+    (
+        "Compute the monthly payment on a 200000 loan at 4%. Is it worth refinancing?",
+        [("solve", "Compute the monthly payment on a 200000 loan at 4%."), ("explain", "Is it worth refinancing?")],
+    ),
     # --- nothing recognised: one "other" segment over the stripped query ---
     _whole("other", "请计算 3+4 的结果。然后解释原因。"),
     _whole("other", "asdf qwerty zxcv"),
