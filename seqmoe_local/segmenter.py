@@ -142,6 +142,12 @@ _CODE_NOUN = (
     rf"|command\s+line|makefile|macro|class(?:e)?)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
 )
 
+# Technical artefacts one builds with code (with "table", "web" and "files" a build request is code too).
+_TECH = (
+    r"(?:servers?|endpoints?|apis?|apps?|commands?|databases?|websites?|http|json|csv|xml|yaml|cli|bots?|docker"
+    rf"|containers?|librar(?:y|ies)|packages?|plugins?|frontend|backend|services?|node\.js|flask|django|react|{_LANGS})"
+)
+
 # Verbs are written in their base (imperative) form on purpose: "a function that computes x"
 # describes code, it is not a new "compute" task. A verb followed by "(" is code ("count(*)").
 ENGLISH = Language(
@@ -285,9 +291,8 @@ ENGLISH = Language(
             # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
             WEAK + r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|now\s+)?"
             r"(?:write|build|create|put\s+together|set\s+up"
-            r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:server|endpoint|api|app|command|database"
-            r"|table|website|web|http|json|csv|xml|yaml|files?|cli|bot|docker|container|library|package|plugin|frontend"
-            rf"|backend|service|node\.js|flask|django|react|{_LANGS})(?![\w+#]))",
+            r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:" + _TECH
+            + r"|table|web|files?)(?![\w+#]))",
             # "How do I find the median in Python?" asks for code: longer than explain's "how do".
             rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
             rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
@@ -578,7 +583,9 @@ _NEED = (
 _ASK = (
     r"(?:(?:can|could|would|will)\s+(?:you|u)|kannst\s+du|könntest\s+du|können\s+sie|könnten\s+sie|peux-tu"
     r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a)\s+(?:please\s+|bitte\s+|mir\s+|me\s+)?"
-    r"(?!help\b|tell\b|explain\b)[^\W\d]+\s+"
+    # Not advice or opinion asked for ("Would you recommend Go for a CLI?"): that is a question.
+    r"(?!(?:help|tell|explain|recommend|suggest|say|agree|mind|know|think|believe|prefer|consider|rather|like|be"
+    r"|advise|expect|guess)\b)[^\W\d]+\s+"
 )
 _STRONG_REQUEST = re.compile(
     _REQUEST_LEAD + r"(?:" + _NEED + r"|" + _ASK + r"|[^\W\d]+-(?:moi|nous)\b"
@@ -614,7 +621,7 @@ _IMPERATIVE = re.compile(
 # compute (numbers, formulas, maths objects), or else a request for prose.
 _CONTENT_CODE = re.compile(
     r"\b" + _CODE_NOUN + r"|\b(?:" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|"
-    + _ES_CODE_NOUN + r"|bash|shell|cron|api|dockerfile|docker|recursive|iterative|rekursive?n?|récursive?"
+    + _ES_CODE_NOUN + r"|" + _TECH + r"|bash|shell|cron|dockerfile|recursive|iterative|rekursive?n?|récursive?"
     r"|recursiv[ao])\b",
     re.IGNORECASE,
 )
@@ -760,14 +767,14 @@ def _assemble(
                 # "Need a Python script that ...", "Ich brauche ein Bash-Skript ...": a request, typed by content.
                 clauses = [(_content_kind(words), start, end)]
             elif (
-                len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and _weak_only(masked, body, end, table)
-                and _STRONG_REQUEST.match(words)
+                len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and _STRONG_REQUEST.match(words)
+                and _weak_only(masked, body, end, table)
             ):
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
-                and _weak_only(masked, body, end, table) and _YES_NO.match(words)
+                and _YES_NO.match(words) and _weak_only(masked, body, end, table)
             ):
                 # "Prove X. Does it still hold if G is not connected?": a yes/no question about the
                 # result just worked out is settled the same way, by proof or calculation.

@@ -321,6 +321,8 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     _whole("code", "Necesito un script que borre los archivos temporales."),
     _whole("explain", "I'd like a plan for learning the guitar."),
     _whole("code", "Could you whip up a tiny HTTP server in Rust that serves one file?"),
+    _whole("explain", "Would you recommend Python or Go for a small CLI tool?"),
+    _whole("code", "Could you knock up a small Django app that lists my books?"),
     _whole("code", "Escríbeme una función que cuente vocales."),
     _whole("code", "Write two shell one-liners that count the lines in each file."),
     # Shaped like an imperative, about code or something to compute, and nothing else asks: a task.
