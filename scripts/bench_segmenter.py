@@ -2,7 +2,10 @@
 
 Run from the repository root (pure Python, no models, no CPU lock needed):
 
-    PYTHONPATH=$PWD .venv/bin/python scripts/bench_segmenter.py [--corpus FILE] [--worst N] [--reps N]
+    PYTHONPATH=$PWD .venv/bin/python scripts/bench_segmenter.py [--corpus FILE] [--worst N] [--reps N] [--dev-only]
+
+``--dev-only`` prints the dev figures and dev misses only, and never segments a test question:
+use it while tuning, so that the test part stays unseen until it is measured once.
 
 The corpus is ``seqmoe_local/data/segmenter_corpus.jsonl`` (labelling rules and the dev/test
 split: ``seqmoe_local/data/SEGMENTER_CORPUS.md``). Each question is segmented with the built-in
@@ -19,7 +22,7 @@ Measures, per part of the corpus (a question counts as right or wrong as a whole
 - **no task**: questions whose expected segments hold a task but which came back without
   any (the target is none).
 
-Then the worst misses over both parts (largest distance between expected and found task
+Then the worst misses over the parts shown (largest distance between expected and found task
 kinds), every test question that is wrong under set, collapsed or ordered, by id, and the time
 per question: every question segmented ``--reps`` times after one warm-up pass (the cue table
 is compiled once and cached), mean and slowest question (median of its reps).
@@ -133,9 +136,14 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--worst", type=int, default=12, help="how many of the worst misses to print")
     parser.add_argument("--reps", type=int, default=20, help="timed passes over the corpus")
+    parser.add_argument("--dev-only", action="store_true",
+                        help="dev figures and dev misses only; the test part is not even segmented (for tuning)")
     args = parser.parse_args()
 
     records = load(args.corpus)
+    parts = ("dev",) if args.dev_only else PARTS
+    if args.dev_only:
+        records = [r for r in records if r["split"] == "dev"]
     outcomes = [
         Outcome(
             r["id"], r["split"], r["category"] if r["lang"] == "en" else r["lang"],
@@ -147,7 +155,7 @@ def main() -> None:
 
     print(f"corpus: {args.corpus} ({len(records)} questions)\n")
     rows = []
-    for part in PARTS:
+    for part in parts:
         chosen = [o for o in outcomes if o.part == part]
         n = len(chosen)
         rows.append([part, str(n)] + [
@@ -156,27 +164,28 @@ def main() -> None:
         ] + [str(sum(o.no_task for o in chosen))])
     print_table(["part", "n", "set", "collapsed", "ordered", "segments", "no task"], rows)
 
-    print("\nset / collapsed accuracy per category (English) and language, dev | test:")
+    print(f"\nset / collapsed accuracy per category (English) and language, {' | '.join(parts)}:")
     strata = sorted({o.stratum for o in outcomes}, key=lambda s: (len(s) == 2, s))
     rows = []
     for stratum in strata:
         row = [stratum]
-        for part in PARTS:
+        for part in parts:
             chosen = [o for o in outcomes if o.part == part and o.stratum == stratum]
             row += [_rate(sum(o.set_ok for o in chosen), len(chosen)),
                     _rate(sum(o.collapsed_ok for o in chosen), len(chosen))]
         rows.append(row)
-    print_table(["stratum", "dev set", "dev collapsed", "test set", "test collapsed"], rows)
+    print_table(["stratum"] + [f"{part} {m}" for part in parts for m in ("set", "collapsed")], rows)
 
     wrong = [o for o in outcomes if not o.ordered_ok]
     worst = sorted(wrong, key=lambda o: (not o.no_task, o.set_ok, tuple(-d for d in o.distance), o.qid))[: args.worst]
-    print(f"\nworst misses ({len(worst)} of {len(wrong)} with ordered kinds wrong, both parts):")
+    print(f"\nworst misses ({len(worst)} of {len(wrong)} with ordered kinds wrong, {' and '.join(parts)}):")
     for o in worst:
         print(f"  {o.qid} [{o.part}] expected: {_kinds(o.expected)} | found: {_kinds(o.found)}")
 
-    test_wrong = [o for o in outcomes if o.part == "test" and not (o.set_ok and o.collapsed_ok and o.ordered_ok)]
-    print(f"\ntest questions wrong under set, collapsed or ordered ({len(test_wrong)}):")
-    for o in test_wrong:
+    shown = "dev" if args.dev_only else "test"
+    part_wrong = [o for o in outcomes if o.part == shown and not (o.set_ok and o.collapsed_ok and o.ordered_ok)]
+    print(f"\n{shown} questions wrong under set, collapsed or ordered ({len(part_wrong)}):")
+    for o in part_wrong:
         failed = ",".join(
             m for m, ok in (("set", o.set_ok), ("collapsed", o.collapsed_ok), ("ordered", o.ordered_ok)) if not ok
         )

@@ -53,10 +53,29 @@ Algorithm, in four passes over the query:
      ("Thanks!", "Suppose ...") it is an "other" segment of its own. A fenced block that
      opens the query is data: it starts an "other" segment, which following context joins.
 
-Fallback: when no cue matches anywhere (an unsupported language, gibberish), every unit is
-context, so the query comes back as one "other" segment covering the whole stripped query.
-When any cue matches, the units it matched in become task segments of that kind: the best
-guess there is.
+   - a request that no cue types still gets one task, its kind read from what it is about
+     (code artefacts and language names, also plural and German/French/Spanish forms: code;
+     numbers, formulas, maths objects: solve; anything else: explain). A request is a statement
+     of need with an object ("Need a Python script ...", "I need a cron expression ...", "Ich
+     brauche ein ...", "J'ai besoin d'un ...", "Necesito una ..."), a polite request ("Could you
+     knock together a ...?", which the question fallback would read as explain), or a clitic
+     imperative ("Escríbeme ...", "Code-moi ..."); never a unit that continues the task before it;
+   - a question typed solve right after a fenced block that asks what the code prints, returns,
+     evaluates to or holds ("What value does this evaluate to?") is explain, unless it asks for
+     its cost or a probability ("What is the time complexity of this?");
+   - a yes/no question that only the question fallback types, right after a solve task, is
+     solve ("Prove X. Does it still hold if G is not connected?"), unless it asks for advice.
+   These guesses use only the built-in roles (solve, explain, code); a cue table from
+   models.toml without them makes none.
+
+Fallback: when nothing in the query asks for anything by its cues, the last unit shaped like an
+imperative (a first word that no determiner, pronoun, auxiliary, preposition or conjunction is,
+followed by an object: "Express 0.45 as a fraction.", "Turn it into an iterative version.",
+"Mach daraus eine Klasse.") is the request, if its content says code or solve; one about
+neither ("Keep it short.") names no kind of task. Otherwise (an unsupported language,
+gibberish, context, thanks) every unit is context, so the query comes back as one "other"
+segment covering the whole stripped query. When any cue matches, the units it matched in
+become task segments of that kind: the best guess there is.
 """
 
 from __future__ import annotations
@@ -115,10 +134,18 @@ _MATHY = _SAME_CLAUSE + r"(?:\d|[=+*/^])"
 _REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
 
 # What "write a ..." must be about to be code.
+# Nouns in the singular or the plural ("the CREATE INDEX statements", "two one-liners").
 _CODE_NOUN = (
-    r"(?:code|function|program|script|class|method|snippet|query|queries|regex|regular\s+expression|implementation"
-    r"|version|unit\s+tests?|tests?|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
-    rf"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|{_LANGS})(?![\w+#])"
+    r"(?:code|(?:function|program|script|method|snippet|regex(?:e)?|regular\s+expression|implementation"
+    r"|version|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
+    r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)|shell\s+command"
+    rf"|command\s+line|makefile|macro|class(?:e)?)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
+)
+
+# Technical artefacts one builds with code (with "table", "web" and "files" a build request is code too).
+_TECH = (
+    r"(?:servers?|endpoints?|apis?|apps?|commands?|databases?|websites?|http|json|csv|xml|yaml|cli|bots?|docker"
+    rf"|containers?|librar(?:y|ies)|packages?|plugins?|frontend|backend|services?|node\.js|flask|django|react|{_LANGS})"
 )
 
 # Verbs are written in their base (imperative) form on purpose: "a function that computes x"
@@ -264,15 +291,17 @@ ENGLISH = Language(
             # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
             WEAK + r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|now\s+)?"
             r"(?:write|build|create|put\s+together|set\s+up"
-            r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:server|endpoint|api|app|command|database"
-            r"|table|website|web|http|json|csv|xml|yaml|files?|cli|bot|docker|container|library|package|plugin|frontend"
-            rf"|backend|service|node\.js|flask|django|react|{_LANGS})(?![\w+#]))",
+            r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:" + _TECH
+            + r"|table|web|files?)(?![\w+#]))",
             # "How do I find the median in Python?" asks for code: longer than explain's "how do".
             rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
             rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
             # "Compute the median per month in SQL": the work is done by the code asked for.
             r"\b(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
+            # "Convert this JSON to a Python dataclass", "Turn the table into Rust structs": code in a language.
+            rf"\b(?:convert|turn|transform|translate|map|parse)\b{_SAME_CLAUSE}\b(?:to|into)\s+(?:an?\s+|some\s+)?"
+            rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
             r"|update|parallelize|vectori[sz]e)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
@@ -302,8 +331,8 @@ ENGLISH = Language(
 )
 
 _DE_CODE_NOUN = (
-    r"(?:[\w+#]+-)?(?:funktion|programm|code|skript|script|klasse|methode|abfrage|regex|implementierung|version"
-    r"|tests?|unittests?)"
+    r"(?:[\w+#]+-)?(?:funktion(?:en)?|programm(?:e)?|code|skript(?:e)?|script(?:s)?|klasse(?:n)?|methode(?:n)?"
+    r"|abfrage(?:n)?|regex|implementierung(?:en)?|version(?:en)?|tests?|unittests?)"
 )
 GERMAN = Language(
     cues={
@@ -366,8 +395,8 @@ GERMAN = Language(
     r"|aber|auch|bitte|hier)\b",
 )
 
-_FR_CODE_NOUN = (r"(?:fonction|programme|code|script|classe|méthode|requête|tests?|expression\s+régulière|regex"
-                 r"|implémentation|version|exemple)")
+_FR_CODE_NOUN = (r"(?:(?:fonction|programme|code|script|classe|méthode|requête|test|expression\s+régulière|regex"
+                 r"|implémentation|version|exemple)s?)")
 FRENCH = Language(
     cues={
         "solve": (
@@ -401,7 +430,7 @@ FRENCH = Language(
             r"^et\s+(?:pour|avec|si|quand|dans)\b",
         ),
         "code": (
-            r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne-moi|donnez-moi|fournis|fournissez)\s+"
+            r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne|donnez|fournis|fournissez)(?:-(?:moi|nous))?\s+"
             r"(?:(?:une?|du|des|le|la|les|cette|ce)\s+|l['’])?(?:[\w+#'’-]+\s+){0,3}?" + _FR_CODE_NOUN + r"\b",
             r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
             r"\bajoute[zr]?\s+(?:(?:des|un|une|le|la|les|du|de\s+la)\s+)?(?:[\w-]+\s+)?(?:tests?|commentaires?|docstrings?"
@@ -426,8 +455,8 @@ FRENCH = Language(
     r"|seulement|mais|aussi|voici)\b",
 )
 
-_ES_CODE_NOUN = (r"(?:función|funcion|programa|código|codigo|script|clase|método|consulta|pruebas?|expresión\s+regular"
-                 r"|regex|implementación|versión|ejemplo)")
+_ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programa|código|codigo|script|clase|método|metodo|consulta|prueba"
+                 r"|ejemplo)s?|expresi[oó]n(?:es)?\s+regular(?:es)?|regex|implementaci[oó]n(?:es)?|versi[oó]n(?:es)?)")
 SPANISH = Language(
     cues={
         "solve": (
@@ -460,7 +489,9 @@ SPANISH = Language(
             r"^y\s+(?:con|para|si|cuando|en)\b",
         ),
         "code": (
-            r"\b(?:escribe|escriba|escribir|crea|cree|crear|genera|genere|dame|deme|proporciona)\s+"
+            # With a clitic the stress mark moves: "escríbeme", "créanos", "genérame".
+            r"\b(?:escr[ií]be|escr[ií]ba|escribir|cr[eé]a|cr[eé]e|crear|gen[eé]ra|gen[eé]re|dame|deme|proporci[oó]na)"
+            r"(?:me|nos|le|les)?\s+"
             r"(?:(?:una?|el|la|los|las|algo\s+de)\s+)?(?:[\w+#-]+\s+){0,3}?" + _ES_CODE_NOUN + r"\b",
             r"\b(?:implementa|implemente|implementar|depura|depure|refactoriza|refactorice)\b",
             r"\bprogram[ae]\s+(?:una?|el|la)\b",
@@ -531,6 +562,96 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+it\s+(?:be\s+)?(?:better|wise|worth|ok|okay|safe)\b",
                      re.IGNORECASE)
 
+# A request that no cue types (rule (a) of round 7): "Need a Python script that ...", "Ich brauche
+# ein Bash-Skript, das ...", "Express 0.45 as a fraction." It still gets one task, its kind read
+# from what it is about (`_content_kind`). Only the built-in roles take part: a cue table from
+# models.toml without them gets no such guess. Words that may come before the request proper:
+_REQUEST_LEAD = (
+    r"(?:(?:then|now|also|please|and|finally|next|just|so|ok(?:ay)?|und|dann|bitte|jetzt|nun|et|puis|maintenant"
+    r"|enfin|y|luego|ahora|por\s+favor)\b[\s,]*)*"
+)
+# A statement of need with an object (not "I want to learn to ..."), in the present or the
+# conditional, in each language; or a polite request ("Could you ...", "Kannst du ...").
+_NEED = (
+    r"(?:(?:i|we)\s+(?:really\s+|just\s+|also\s+|urgently\s+)?(?:need|want|require|would\s+like|would\s+love)"
+    r"|(?:i|we)['’]d\s+(?:like|love)|needs?|wanted|looking\s+for|(?:i|we)['’](?:m|re)\s+looking\s+for"
+    r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
+    r"|j['’]ai\s+besoin|nous\s+avons\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche)"
+    r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco)\s+"
+    r"(?:(?:d['’]|de\s+)?(?:an?|some|one|the|ein|eine|einen|etwas|un|une|des|du|una?|unos|unas|el|la|los|las)\b)"
+)
+_ASK = (
+    r"(?:(?:can|could|would|will)\s+(?:you|u)|kannst\s+du|könntest\s+du|können\s+sie|könnten\s+sie|peux-tu"
+    r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a)\s+(?:please\s+|bitte\s+|mir\s+|me\s+)?"
+    # Not advice or opinion asked for ("Would you recommend Go for a CLI?"): that is a question.
+    r"(?!(?:help|tell|explain|recommend|suggest|say|agree|mind|know|think|believe|prefer|consider|rather|like|be"
+    r"|advise|expect|guess)\b)[^\W\d]+\s+"
+)
+_STRONG_REQUEST = re.compile(
+    _REQUEST_LEAD + r"(?:" + _NEED + r"|" + _ASK + r"|[^\W\d]+-(?:moi|nous)\b"
+    r"|[^\W\d]*[áéíóú][^\W\d]*(?:me|nos)\b|(?:hazme|dame|dime|ponme)\b)",
+    re.IGNORECASE,
+)
+# An imperative, read from its shape (Latin script only): a word that no determiner, pronoun, auxiliary, wh-word,
+# preposition or conjunction is, nor a verb form ending in -ing, -ed or a plain -s, followed by an
+# object ("Express 0.45 ...", "Put these in order", "Turn it into ...", "Mach daraus ..."). Only a
+# guess, so it is used only for a query in which nothing else asks for anything.
+_NOT_IMPERATIVE = (
+    r"(?:a|an|the|this|that|these|those|there|here|it|its|i|we|you|he|she|they|my|our|your|his|her|their|me|us"
+    r"|them|let|suppose|assume|consider|given|note|recall|imagine|say|what|which|who|whom|whose|why|how|when"
+    r"|where|whether|is|are|was|were|be|been|am|do|does|did|have|has|had|can|could|would|should|will|shall|may"
+    r"|might|must|thanks|thank|ok|okay|yes|no|hmm|hi|hello|hey|dear|in|on|at|of|for|from|by|with|without|about"
+    r"|after|before|during|under|over|into|onto|to|as|if|so|but|or|and|because|since|while|also|then|now|just"
+    r"|only|both|all|each|every|some|any|many|most|few|several|one|two|three|four|five|six|seven|eight|nine|ten"
+    r"|first|second|third|last|next|finally|please|sure|great|nice|cool|good|oh|well|yesterday|today|tomorrow"
+    r"|der|die|das|ein|eine|ich|du|er|es|wir|ihr|sei|seien|gegeben|im|am|auf|für|mit|von|zu|bei|nach|aus|wenn"
+    r"|und|aber|oder|danke|hallo|ja|nein|je|tu|il|elle|on|nous|vous|ils|elles|le|la|les|un|une|des|du|ce|cette"
+    r"|ces|mon|ma|soit|voici|voilà|dans|pour|sur|avec|sans|par|en|à|au|aux|de|merci|bonjour|oui|non|si|quand"
+    r"|mais|et|ou|est|yo|él|ella|nosotros|ellos|el|los|las|una|unos|unas|sea|dado|dada|para|con|sin|por|tengo"
+    r"|hay|gracias|hola|sí|pero|cuando|es|está|son)"
+)
+_IMPERATIVE = re.compile(
+    _REQUEST_LEAD + r"(?!" + _NOT_IMPERATIVE + r"\b)(?![^\W\d]*(?:ing|[^e]ed|[^s]s)\b)[a-zß-öø-ÿœ]{2,}\s+"
+    r"(?:me\s+|us\s+|mir\s+|uns\s+|moi\s+)?(?:it|this|that|these|those|them|an?|the|my|your|our|some|all|each"
+    r"|every|both|daraus|damit|das|es|eine?[nmrs]?|die|den|dem|diese[nmrs]?|le|la|les|l['’]|un|une|des|du|ce|cette"
+    r"|ces|el|los|las|una?|esto|esta|este|[-\d(])",
+    re.IGNORECASE,
+)
+# What a request that no cue types is about: code (an artefact or a language named), something to
+# compute (numbers, formulas, maths objects), or else a request for prose.
+_CONTENT_CODE = re.compile(
+    r"\b" + _CODE_NOUN + r"|\b(?:" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|"
+    + _ES_CODE_NOUN + r"|" + _TECH + r"|bash|shell|cron|dockerfile|recursive|iterative|rekursive?n?|récursive?"
+    r"|recursiv[ao])\b",
+    re.IGNORECASE,
+)
+_CONTENT_MATH = re.compile(
+    r"\d|[=+*/^<>]|\b(?:equation|fraction|decimal|integral|derivative|matrix|polynomial|probability|percentage"
+    r"|prime|primes|angle|triangle|area|volume|sum|product|gleichung|bruch|ableitung|wahrscheinlichkeit|équation"
+    r"|fraction|dérivée|probabilité|ecuación|fracción|derivada|probabilidad)\b",
+    re.IGNORECASE,
+)
+# A question about a given piece of code asks what it does (explain), not a result to work out
+# (rule (b)): "What value does this evaluate to?", "What is the value of y?" after a fenced block.
+_CODE_RESULT = re.compile(
+    r"\b(?:value|values|evaluates?|evaluated|output|outputs|print|prints|printed|returns?|returned|result|log"
+    r"|logs|logged|display|displays|contain|contains|hold|holds|end\s+up)\b",
+    re.IGNORECASE,
+)
+# A yes/no question (not one asking for advice: "Should I ...?", "Is it safe ...?").
+_YES_NO = re.compile(
+    r"(?:and\s+|but\s+|so\s+)?(?:is|are|does|do|did|can|must|will|would|could|was|were|has|have|gilt|ist|sind"
+    r"|est-ce|existe-t-il|es|son|existe)\b(?!\s+(?:it|this|that)\s+(?:safe|worth|better|wise|ok|okay|a\s+good"
+    r"|a\s+bad)\b)(?!\s+(?:you|i|we)\b)",
+    re.IGNORECASE,
+)
+# What about code is still a result to work out: its cost, or the chance of an outcome.
+_COST_QUESTION = re.compile(
+    r"\b(?:complexity|running\s+time|runtime|big-?o|asymptotic|how\s+(?:many|long|often|likely)|probability"
+    r"|chance|odds|expected)\b",
+    re.IGNORECASE,
+)
+
 # Stands in for masked code: not a word character, not whitespace, not punctuation.
 _MASK = "\ufffc"
 _MASK_RUN = re.compile(_MASK + "{2,}")
@@ -585,11 +706,43 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
         )
     )
     masked, fence_starts, fence_ends = _mask(query)
+    units = _units(masked, fence_ends)
+    roles = {role for role, _, _ in table}
+    guess = {_PROGRAM_ROLE, _RESULT_ROLE, _PROSE_ROLE} <= roles  # only the built-in roles guess a kind
+    segments, untyped = _assemble(masked, units, fence_starts, table, guess, {})
+    if guess and all(kind == OTHER for kind, _, _ in segments):
+        # Nothing asks for anything by its cues: the last unit shaped like an imperative ("Express
+        # 0.45 as a fraction.", "Turn it into an iterative version.") is the request, if it is about
+        # code or something to compute. One about neither ("Keep it short.", "Shorter, please.")
+        # names no kind of task: the pipeline answers it as one segment routed by loss.
+        for start, body, end in reversed(untyped):
+            words = _squeeze(masked, body, end)[0]
+            if _IMPERATIVE.match(words) and (kind := _content_kind(words)) != _PROSE_ROLE:
+                segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
+                break
+    return [Segment(kind, query[a:b], a, b) for kind, a, b in segments]
+
+
+def _assemble(
+    masked: str, units: list[tuple[int, int]], fence_starts: frozenset[int], table: _Table, guess: bool,
+    forced: Mapping[int, str],
+) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, int]]]:
+    """Pass 4: the units' clauses assembled into (kind, start, end) segments; also the context units.
+
+    `forced` maps a unit's start to the kind it takes as one task whatever its cues. `guess`: a
+    request that no cue types gets a kind from its content (see `_content_kind`). The context
+    units come back as (start, body, end), in order, for the caller's last-resort guess.
+    """
     segments: list[tuple[str, int, int]] = []  # (kind, start, end)
+    untyped: list[tuple[int, int, int]] = []
     items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
-    for start, end in _units(masked, fence_ends):
+    for start, end in units:
         body = _skip(masked, start, _BODY_START)
         previous = segments[-1][0] if segments else OTHER
+        if start in forced:
+            segments.append((forced[start], start, end))
+            items_detail = False
+            continue
         is_item = body > start and _LIST_MARKER.match(masked, start) is not None
         if previous != OTHER and (
             (items_detail and is_item) or start in fence_starts or _ELABORATION.match(masked, body, end)
@@ -607,18 +760,52 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
             and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
         ):
             clauses = [(_RESULT_ROLE, start, end)]
+        continues = previous != OTHER and _CONTINUATION.match(masked, body, end) is not None
+        if guess and not continues:
+            words = _squeeze(masked, body, end)[0]
+            if not clauses and _STRONG_REQUEST.match(words):
+                # "Need a Python script that ...", "Ich brauche ein Bash-Skript ...": a request, typed by content.
+                clauses = [(_content_kind(words), start, end)]
+            elif (
+                len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and _STRONG_REQUEST.match(words)
+                and _weak_only(masked, body, end, table)
+            ):
+                # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
+                clauses = [(_content_kind(words), start, end)]
+            elif (
+                len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
+                and _YES_NO.match(words) and _weak_only(masked, body, end, table)
+            ):
+                # "Prove X. Does it still hold if G is not connected?": a yes/no question about the
+                # result just worked out is settled the same way, by proof or calculation.
+                clauses = [(_RESULT_ROLE, start, end)]
+            elif (
+                clauses and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
+                and any(f < start for f in fence_starts)
+                and _CODE_RESULT.search(words) and not _COST_QUESTION.search(words)
+            ):
+                # "What value does this evaluate to?" after a code block: what the code does, in prose.
+                clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
         if clauses:
             segments.extend(clauses)
             items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
             continue
-        joins_previous = segments and (
-            start in fence_starts or previous == OTHER or _CONTINUATION.match(masked, body, end)
-        )
+        untyped.append((start, body, end))
+        joins_previous = segments and (start in fence_starts or previous == OTHER or continues)
         if joins_previous:
             segments[-1] = (segments[-1][0], segments[-1][1], end)
         else:
             segments.append((OTHER, start, end))
-    return [Segment(kind, query[a:b], a, b) for kind, a, b in segments]
+    return segments, untyped
+
+
+def _content_kind(words: str) -> str:
+    """The kind of a request that no cue types, from what it is about: code, a result, or prose."""
+    if _CONTENT_CODE.search(words):
+        return _PROGRAM_ROLE
+    if _CONTENT_MATH.search(words):
+        return _RESULT_ROLE
+    return _PROSE_ROLE
 
 
 @lru_cache(maxsize=32)

@@ -313,6 +313,57 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     _whole("code", "Füge Typannotationen hinzu."),
     _whole("code", "Ajoute des tests unitaires."),
     _whole("code", "Añade manejo de errores a la función."),
+    # --- issue 13, round 7: requests that no cue types get a kind from their content ---
+    _whole("code", "Need a Go program that tails a log file."),
+    _whole("code", "I need a cron expression for every weekday at 07:15."),
+    _whole("code", "Ich brauche ein Skript, das meine Fotos umbenennt."),
+    _whole("code", "J'ai besoin d'une fonction qui trie des dates."),
+    _whole("code", "Necesito un script que borre los archivos temporales."),
+    _whole("explain", "I'd like a plan for learning the guitar."),
+    _whole("code", "Could you whip up a tiny HTTP server in Rust that serves one file?"),
+    _whole("explain", "Would you recommend Python or Go for a small CLI tool?"),
+    _whole("code", "Could you knock up a small Django app that lists my books?"),
+    _whole("code", "Escríbeme una función que cuente vocales."),
+    _whole("code", "Write two shell one-liners that count the lines in each file."),
+    # Shaped like an imperative, about code or something to compute, and nothing else asks: a task.
+    _whole("solve", "Express 1.25 as a fraction."),
+    _whole("solve", "Put these in order: 2/3, 0.7, 65%."),
+    _whole("code", "Turn it into a recursive version."),
+    _whole("code", "Mach daraus eine Klasse."),
+    # ... about neither, it names no kind of task (R8); context and thanks stay context.
+    _whole("other", "Keep it short."),
+    _whole("other", "I want to learn to knit."),
+    _whole("other", "Marie a trois pommes."),
+    (
+        "Tom has 3 apples. Put them in a basket. Why is the basket heavy?",
+        [("other", "Tom has 3 apples. Put them in a basket."), ("explain", "Why is the basket heavy?")],
+    ),
+    # A question about given code: what it prints or evaluates to is explained; its cost is solved.
+    (
+        "```python\nprint(sum(range(5)))\n```\nWhat value gets printed?",
+        [("other", "```python\nprint(sum(range(5)))\n```"), ("explain", "What value gets printed?")],
+    ),
+    (
+        "```python\nprint(sum(range(5)))\n```\nWhat is the time complexity of this for range(n)?",
+        [
+            ("other", "```python\nprint(sum(range(5)))\n```"),
+            ("solve", "What is the time complexity of this for range(n)?"),
+        ],
+    ),
+    _whole("solve", "What value of x makes 2x + 1 = 9?"),
+    _whole("code", "Turn this CSV header into a Rust struct: id,name,price"),
+    # A yes/no question right after a result is settled the same way; advice is still prose.
+    (
+        "Prove that every tree with n vertices has n - 1 edges. Does this still hold for forests?",
+        [
+            ("solve", "Prove that every tree with n vertices has n - 1 edges."),
+            ("solve", "Does this still hold for forests?"),
+        ],
+    ),
+    (
+        "Compute the monthly payment on a 200000 loan at 4%. Is it worth refinancing?",
+        [("solve", "Compute the monthly payment on a 200000 loan at 4%."), ("explain", "Is it worth refinancing?")],
+    ),
     # --- nothing recognised: one "other" segment over the stripped query ---
     _whole("other", "请计算 3+4 的结果。然后解释原因。"),
     _whole("other", "asdf qwerty zxcv"),
@@ -401,8 +452,11 @@ def test_custom_cues_replace_the_defaults() -> None:
         ("translate", "Translate this sentence into French."),
         ("other", "Explain the grammar."),
     ]
-    # With no cues at all, nothing is a task.
+    # With no cues at all, nothing is a task; and a table without the built-in roles guesses no kind.
     assert [(s.kind, s.text) for s in segment(query, {})] == [("other", query)]
+    assert [s.kind for s in segment("Need a Python script that renames files.", {"translate": [r"\btranslate\b"]})] == [
+        "other"
+    ]
 
 
 def test_default_cues_are_the_languages_merged() -> None:

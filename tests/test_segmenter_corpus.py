@@ -54,40 +54,44 @@ def test_labels_tile_the_question(record: dict) -> None:
 
 
 # The test-part questions whose task-kind set was wrong when the test part was measured (once,
-# after tuning on dev only). Batch 6, written and committed before any run on it, measured after
-# tuning on batches 1-5: 101 of 120 right. (Batches 4 and 5, whose misses had been seen, are dev
-# now.) They are not tuned on; they stay listed so that a change that fixes one must say so here,
-# and any other miss fails.
+# after tuning on dev only). Batch 7, written and committed before any run on it, measured after
+# tuning on batches 1-6: 102 of 120 right. (Batch 6, whose misses had been seen, is dev now.)
+# They are not tuned on; they stay listed so that a change that fixes one must say so here, and
+# any other miss fails.
 KNOWN_MISSES = {
-    "en-math-b6-04": "'Express 0.45 recurring as a fraction': 'express' is no cue; no task found",
-    "en-math-b6-05": "'Show the sample space you used.' is no cue (only 'show your work/steps'); read as context",
-    "en-math-b6-10": "'Put these in order ...': only 'order these' is a cue; no task found",
-    "en-proof-b6-09": "'Does the statement still hold if G is not connected?' read as explain, labelled solve",
-    "en-sys-b6-04": "'Show a short example where ...' after a C++ question: no code cue; read as context",
-    "en-sys-b6-05": "'Port this bash one-liner to PowerShell: find . -name ...': 'one-liner' is no noun of the "
-        "change verbs, so the 'find' of the pasted command types it solve, and 'find .' ends a sentence",
-    "en-sys-b6-07": "'..., and how should I rewrite the reading loop?' stays in the explain part (no cut before it)",
-    "en-code-b6-01": "'Need a Python script that ...' (no subject): no task found",
-    "en-code-b6-05": "'Convert this JSON to a Python dataclass' read as solve ('convert')",
-    "en-code-b6-07": "'I need a cron expression ...': 'cron expression' is no code noun; no task found",
-    "en-block-b6-03": "'Which indexes would help?' read as solve; 'Write the CREATE INDEX statements.': the plural "
-        "'statements' is no code noun, read as context",
-    "en-block-b6-06": "'Then show me the correct way to build a 3x3 grid.' is no code cue; read as context",
-    "en-block-b6-07": "'What value does this evaluate to ...?' about code is explain; the cue says solve",
-    "en-follow-b6-02": "'Turn it into an iterative version.': 'turn ... into' is no cue; no task found",
-    "en-follow-b6-09": "'Fix?' alone read as explain (the question fallback), labelled code",
-    "de-code-b6-02": "'Ich brauche ein Bash-Skript, das ...': no German 'need a script' cue; no task found",
-    "de-follow-b6-01": "'Mach daraus bitte eine rekursive Funktion.': 'mach daraus' is no cue; no task found",
-    "fr-code-b6-02": "'J'ai besoin d'un script Bash qui ...': no French 'need a script' cue; no task found",
-    "es-code-b6-02": "'Escríbeme una consulta SQL ...': the clitic form 'escríbeme' is no cue; no task found",
+    "en-math-b7-08": "'Chance that both are aces?' (no verb) read as explain by the question fallback; the "
+        "givens hold one number in digits ('two' is a word), so the givens-with-numbers rule does not apply",
+    "en-day-b7-05": "'..., and how long does it usually take?' cut off as a solve clause ('how long')",
+    "en-day-b7-08": "'Our team needs a formula for Google Sheets ...': only 'I/we need' or a leading 'Need' is a "
+        "need statement; no task found",
+    "en-algo-b7-04": "'... and state its running time.': 'state' is no cue; stays in the code clause",
+    "en-algo-b7-06": "'Talk me through how ..., then write a trie ...': 'talk me through' is no cue; all code",
+    "en-algo-b7-08": "'Fill in the edit-distance table ... and read off the distance.': no cue, and its content "
+        "names no number or maths object; no task found",
+    "en-sys-b7-02": "'Show how to restructure the loop.' is no cue; read as context",
+    "en-code-b7-01": "'Python function to flatten ..., please.' (no verb, no need statement): no task found",
+    "en-code-b7-03": "'Regex for UK postcodes?' (no verb) read as explain by the question fallback",
+    "en-code-b7-05": "'Dockerfile for a Node 20 app ..., multi-stage please.' (no verb): no task found",
+    "en-code-b7-06": "'Bash script: rename every .jpeg ...': 'rename' is no cue and the unit does not open "
+        "like an imperative; no task found",
+    "en-list-b7-04": "items without a verb ('(a) the variance', '(c) what the standard deviation tells us'): no task",
+    "en-list-b7-07": "'Second, give me the command to squash ...': a bare 'command' is no code noun; context",
+    "en-block-b7-05": "'Also, how does its running time grow with n ...?' read as explain ('how does'); "
+        "labelled solve",
+    "en-follow-b7-06": "'Could you also handle the empty-string case?' read as explain by the question fallback",
+    "en-follow-b7-07": "'And the derivative of that?' read as explain (only 'And for/with/if/when ...' with "
+        "maths is solve)",
+    "en-follow-b7-08": "'Go over the second step again, more slowly.': 'go over' is no cue; no task found",
+    "fr-proof-b7-01": "'Montrer qu'elle converge.': the infinitive before an elided \"qu'\" matches no cue; "
+        "no task found",
 }
 
-# The test-part questions that came back with no task at all when measured (batch 6: these nine,
+# The test-part questions that came back with no task at all when measured (batch 7: these eight,
 # all also in KNOWN_MISSES). The issue's floor is none; they are listed, not tuned on, so that any
 # other lost task fails and a fixed one must be taken out here.
 KNOWN_NO_TASK = {
-    "en-math-b6-04", "en-math-b6-10", "en-code-b6-01", "en-code-b6-07", "en-follow-b6-02",
-    "de-code-b6-02", "de-follow-b6-01", "fr-code-b6-02", "es-code-b6-02",
+    "en-day-b7-08", "en-algo-b7-08", "en-code-b7-01", "en-code-b7-05", "en-code-b7-06", "en-list-b7-04",
+    "en-follow-b7-08", "fr-proof-b7-01",
 }
 
 
