@@ -339,7 +339,8 @@ class Pipeline:
         routing_loads = sum(e.seconds for e in self.pool.events[first_event:])
         # A pinned expert was not loaded to route: a missing or damaged file is reported before any output.
         for name in dict.fromkeys(a.expert for a in routing.assignments):
-            self.pool.check_file(name)
+            if name not in self.pool.resident:
+                self.pool.check_file(name)
         context_text = "\n".join(s.text for s in routing.segments if s.kind == OTHER_KIND)
         outputs: list[SegmentOutput] = []
         streaming: dict[int, list[str]] = {}

@@ -263,8 +263,11 @@ ENGLISH = Language(
         ),
         "code": (
             r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me)\s+"
-            # Not "Define a function in mathematics.": a concept, explained.
-            rf"(?:me\s+|us\s+)?(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
+            # Not "Define a function in mathematics.": a concept, explained. Not advice: "Give me
+            # some tips for learning Rust." asks for prose.
+            r"(?:me\s+|us\s+)?(?!(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?(?:tips|advice|ideas|suggestions"
+            r"|pointers|recommendations|hints)\b)"
+            rf"(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
             r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)",
             rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
@@ -561,6 +564,12 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Such a question asks for a result unless it asks for advice ("Should we ...?").
 _ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+it\s+(?:be\s+)?(?:better|wise|worth|ok|okay|safe)\b",
                      re.IGNORECASE)
+# ... or one anywhere in it: "Which distro do you recommend?", "Which one needs more attention?"
+_ADVICE_WITHIN = re.compile(
+    r"\b(?:recommend|suggest|prefer|advise|(?:do|would)\s+you\s+(?:think|use|pick|choose|go\s+with)|attention"
+    r"|better\s+for\s+me|best\s+for\s+(?:me|us))\b",
+    re.IGNORECASE,
+)
 
 # A request that no cue types (rule (a) of round 7): "Need a Python script that ...", "Ich brauche
 # ein Bash-Skript, das ...", "Express 0.45 as a fraction." It still gets one task, its kind read
@@ -585,7 +594,7 @@ _ASK = (
     r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a)\s+(?:please\s+|bitte\s+|mir\s+|me\s+)?"
     # Not advice or opinion asked for ("Would you recommend Go for a CLI?"): that is a question.
     r"(?!(?:help|tell|explain|recommend|suggest|say|agree|mind|know|think|believe|prefer|consider|rather|like|be"
-    r"|advise|expect|guess)\b)[^\W\d]+\s+"
+    r"|advise|expect|guess|use|pick|choose|go|remember|recall|see|imagine|trust)\b)[^\W\d]+\s+"
 )
 _STRONG_REQUEST = re.compile(
     _REQUEST_LEAD + r"(?:" + _NEED + r"|" + _ASK + r"|[^\W\d]+-(?:moi|nous)\b"
@@ -608,7 +617,14 @@ _NOT_IMPERATIVE = (
     r"|und|aber|oder|danke|hallo|ja|nein|je|tu|il|elle|on|nous|vous|ils|elles|le|la|les|un|une|des|du|ce|cette"
     r"|ces|mon|ma|soit|voici|voilà|dans|pour|sur|avec|sans|par|en|à|au|aux|de|merci|bonjour|oui|non|si|quand"
     r"|mais|et|ou|est|yo|él|ella|nosotros|ellos|el|los|las|una|unos|unas|sea|dado|dada|para|con|sin|por|tengo"
-    r"|hay|gracias|hola|sí|pero|cuando|es|está|son)"
+    r"|hay|gracias|hola|sí|pero|cuando|es|está|son"
+    # Irregular past forms and first-person verbs open statements ("Got a 404 from the API.",
+    # "Bought 3 apples yesterday.", "Habe ein Problem mit ..."), not requests.
+    r"|got|made|bought|ran|spent|saw|wrote|left|took|went|came|found|gave|kept|lost|paid|sold|sent|built|told"
+    r"|thought|felt|heard|met|brought|caught|taught|began|broke|chose|drove|ate|fell|flew|forgot|grew|knew|led"
+    r"|rode|sang|sat|slept|spoke|stood|stole|swam|threw|understood|woke|won|wore|meant|dealt|lent|bent|fed|hit"
+    r"|habe|hab|hatte|hatten|haben|bin|war|waren|sind|wurde|ai|avais|suis|étais|avons|tenemos|tenía|tuve|fui"
+    r"|era|estoy|estaba|hice)"
 )
 _IMPERATIVE = re.compile(
     _REQUEST_LEAD + r"(?!" + _NOT_IMPERATIVE + r"\b)(?![^\W\d]*(?:ing|[^e]ed|[^s]s)\b)[a-zß-öø-ÿœ]{2,}\s+"
@@ -623,6 +639,14 @@ _CONTENT_CODE = re.compile(
     r"\b" + _CODE_NOUN + r"|\b(?:" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|"
     + _ES_CODE_NOUN + r"|" + _TECH + r"|bash|shell|cron|dockerfile|recursive|iterative|rekursive?n?|récursive?"
     r"|recursiv[ao])\b",
+    re.IGNORECASE,
+)
+# A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
+# says nothing about maths; any other number, an operator or a maths word does.
+_FORMAT_COUNT = re.compile(
+    r"\d+\s+(?:words?|sentences?|paragraphs?|lines?|spaces?|tabs?|characters?|chars?|bullets?|bullet\s+points?"
+    r"|points?|items?|examples?|pages?|minutes?|seconds?|steps?|columns?|rows?|emojis?|tweets?|slides?|wörter|sätze"
+    r"|zeilen|mots|phrases|lignes|palabras|frases|líneas)\b",
     re.IGNORECASE,
 )
 _CONTENT_MATH = re.compile(
@@ -756,6 +780,7 @@ def _assemble(
         if (
             clauses and previous == OTHER and segments and masked[end - 1] == "?"
             and _weak_only(masked, body, end, table) and not _ADVICE.match(masked, body, end)
+            and not _ADVICE_WITHIN.search(masked, body, end)
             and any(role == _RESULT_ROLE for role, _, _ in table)
             and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
         ):
@@ -803,7 +828,7 @@ def _content_kind(words: str) -> str:
     """The kind of a request that no cue types, from what it is about: code, a result, or prose."""
     if _CONTENT_CODE.search(words):
         return _PROGRAM_ROLE
-    if _CONTENT_MATH.search(words):
+    if _CONTENT_MATH.search(_FORMAT_COUNT.sub(" ", words)):
         return _RESULT_ROLE
     return _PROSE_ROLE
 

@@ -334,6 +334,20 @@ CASES: list[tuple[str, list[tuple[str, str]]]] = [
     _whole("other", "Keep it short."),
     _whole("other", "I want to learn to knit."),
     _whole("other", "Marie a trois pommes."),
+    # Found in review: a number that sizes the answer, statements in the past tense or the first
+    # person, advice naming a language, opinions asked of "you", and advice after numeric givens.
+    _whole("other", "Keep it under 100 words."),
+    _whole("other", "Limit it to 3 bullet points."),
+    _whole("other", "Got a 404 error from the API."),
+    _whole("other", "Bought 3 apples and 2 pears yesterday."),
+    _whole("other", "Wrote a Python script yesterday that works fine."),
+    _whole("other", "Habe ein Problem mit meinem Server."),
+    _whole("explain", "Give me some tips for learning Rust."),
+    _whole("explain", "Would you use Go or Rust for a CLI tool?"),
+    (
+        "My laptop has 16 GB RAM and a 512 GB SSD. Which Linux distro do you recommend?",
+        [("other", "My laptop has 16 GB RAM and a 512 GB SSD."), ("explain", "Which Linux distro do you recommend?")],
+    ),
     (
         "Tom has 3 apples. Put them in a basket. Why is the basket heavy?",
         [("other", "Tom has 3 apples. Put them in a basket."), ("explain", "Why is the basket heavy?")],
