@@ -68,7 +68,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import llama_cpp
-from benchlib import print_table  # scripts/ is on sys.path when a script runs
+from benchlib import positive, print_table  # scripts/ is on sys.path when a script runs
 
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
 from seqmoe_local.engine import Model
@@ -293,13 +293,6 @@ def progress(message: str) -> None:
 
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def chunk_arg(value: str) -> int:

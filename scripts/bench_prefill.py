@@ -70,10 +70,11 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 from bench_engine import LONG_TEXT, QUESTION  # scripts/ is on sys.path when a script runs
-from benchlib import print_table
+from benchlib import positive, print_table
 
 from seqmoe_local import engine  # also routes llama.cpp's log lines away from stderr
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
+from seqmoe_local.doctor import cpu_topology
 from seqmoe_local.pipeline import Pipeline
 from seqmoe_local.pool import ModelPool
 
@@ -94,29 +95,6 @@ CORPUS = (LONG_TEXT + "\n\n" + QUESTION + "\n\n") * 4  # > 1024 tokens for every
 
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def cpu_topology() -> tuple[int, int]:
-    """(physical cores, logical CPUs) from /proc/cpuinfo; physical = logical where it says nothing."""
-    logical = os.cpu_count() or 1
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return logical, logical
-    cores = set()
-    physical_id = core_id = None
-    for line in text.splitlines() + [""]:
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "physical id":
-            physical_id = value.strip()
-        elif key == "core id":
-            core_id = value.strip()
-        elif not line.strip():
-            if core_id is not None:
-                cores.add((physical_id, core_id))
-            physical_id = core_id = None
-    return (len(cores) or logical), logical
 
 
 @dataclass(frozen=True)
@@ -520,13 +498,6 @@ def compare(files: list[Path]) -> None:
             rows.append(cells)
         print(f"\nrouting seconds, best (speed-up vs {routed[0]['header']['label']} with today's chunks)")
         print_table(["policy", *(r["header"]["label"] for r in routed)], rows)
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def main() -> int:

@@ -66,7 +66,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import print_table  # scripts/ is on sys.path when a script runs
+from benchlib import positive, print_table  # scripts/ is on sys.path when a script runs
 
 from seqmoe_local.config import AppConfig, Profile, load_config
 from seqmoe_local.pipeline import Pipeline
@@ -271,13 +271,6 @@ def report(
         f"agreement {same / n_segments:.2f}, native sp {native['single_pass'] / n_segments:.2f} "
         f"vs tpl {native['templated'] / n_segments:.2f} (same or better: {mark(assignments_ok)})"
     )
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def main() -> int:
