@@ -793,18 +793,21 @@ natives = {{ solve = "gemma-remote", explain = "smollm2-135m", code = "qwen-code
 THREE_PART = "Find the sum of 17 and 25, explain the method, then write a Python function that adds two numbers."
 
 
-@pytest.mark.slow
-def test_mixed_profile_routes_a_three_part_question(
-    gemma: RemoteModel, tmp_path: Path, gemma_server: LlamaServer, demo: Any
-) -> None:
+@pytest.fixture
+def mixed_pipeline(gemma: RemoteModel, tmp_path: Path, gemma_server: LlamaServer, demo: Any) -> Iterator[Any]:
+    """A pipeline on the mixed profile; `gemma` sets the server's API key in the environment."""
     from seqmoe_local.pipeline import Pipeline
 
     config = _mixed_config(tmp_path, gemma_server)
     pipeline = Pipeline(config, config.profile("mixed"))
-    try:
-        routing = pipeline.route(THREE_PART)
-    finally:
-        pipeline.close()
+    yield pipeline
+    pipeline.close()
+
+
+@pytest.mark.slow
+def test_mixed_profile_routes_a_three_part_question(mixed_pipeline: Any) -> None:
+    pipeline = mixed_pipeline
+    routing = pipeline.route(THREE_PART)
     assert [a.kind for a in routing.assignments] == ["solve", "explain", "code"]
     assert set(routing.stage1) == {"smollm2-135m", "qwen-coder", "gemma-remote"}
     assert all(math.isfinite(v) for v in routing.stage1.values())
@@ -812,17 +815,8 @@ def test_mixed_profile_routes_a_three_part_question(
 
 
 @pytest.mark.slow
-def test_mixed_profile_answers_a_three_part_question(
-    gemma: RemoteModel, tmp_path: Path, gemma_server: LlamaServer, demo: Any
-) -> None:
-    from seqmoe_local.pipeline import Pipeline
-
-    config = _mixed_config(tmp_path, gemma_server)
-    pipeline = Pipeline(config, config.profile("mixed"))
-    try:
-        result = pipeline.ask(THREE_PART, max_new_tokens=8)
-    finally:
-        pipeline.close()
+def test_mixed_profile_answers_a_three_part_question(mixed_pipeline: Any) -> None:
+    result = mixed_pipeline.ask(THREE_PART, max_new_tokens=8)
     assert [o.kind for o in result.outputs] == ["solve", "explain", "code"]
     assert all(o.text.strip() and o.finish_reason in ("stop", "length") for o in result.outputs)
     assert "gemma-remote" in result.routing.stage1
