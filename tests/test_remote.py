@@ -105,7 +105,7 @@ def _layer(tmp_path: Path, text: str) -> Path:
     return path
 
 
-REMOTE_TOML = """
+REMOTE_EXPERT = """
 [experts.far]
 kind = "remote"
 description = "a remote expert"
@@ -113,7 +113,8 @@ roles = ["solve"]
 base_url = "{url}"
 model = "served"
 {extra}
-
+"""
+REMOTE_TOML = REMOTE_EXPERT + """
 [profiles.far]
 description = "one remote expert"
 experts = ["far"]
@@ -492,19 +493,11 @@ def test_prompt_tokens_falls_back_to_a_byte_bound_without_a_tokenizer_endpoint()
 
 def _remote_profile(tmp_path: Path, url: str, **extra: Any) -> Path:
     fields = "\n".join(f"{k} = {json.dumps(v)}" for k, v in extra.items())
-    return _layer(tmp_path, f"""
-[experts.far]
-kind = "remote"
-description = "a remote expert"
-roles = ["solve"]
-base_url = "{url}"
-model = "served"
-{fields}
-
+    return _layer(tmp_path, REMOTE_EXPERT.format(url=url, extra=fields) + """
 [profiles.mixed]
 description = "a local expert and a remote one"
 experts = ["smollm2-135m", "far"]
-natives = {{ solve = "far", explain = "smollm2-135m" }}
+natives = { solve = "far", explain = "smollm2-135m" }
 """)
 
 
