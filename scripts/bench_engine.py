@@ -68,7 +68,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import llama_cpp
-from benchlib import positive, print_table  # scripts/ is on sys.path when a script runs
+from benchlib import fill_batch, positive, print_table  # scripts/ is on sys.path when a script runs
 
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
 from seqmoe_local.engine import Model
@@ -177,13 +177,7 @@ class Decoder:
         for begin in range(0, len(tokens), N_BATCH):
             part = tokens[begin : begin + N_BATCH]
             batch = llama_cpp.llama_batch_init(len(part), 0, 1)
-            for i, token in enumerate(part):
-                batch.token[i] = token
-                batch.pos[i] = begin + i
-                batch.n_seq_id[i] = 1
-                batch.seq_id[i][0] = 0
-                batch.logits[i] = 1 if all_logits or i == len(part) - 1 else 0
-            batch.n_tokens = len(part)
+            fill_batch(batch, part, begin, all_logits=all_logits)
             self._batches.append(batch)
 
     def _clear(self) -> None:

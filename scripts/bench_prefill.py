@@ -70,7 +70,7 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 from bench_engine import LONG_TEXT, QUESTION  # scripts/ is on sys.path when a script runs
-from benchlib import positive, print_table
+from benchlib import fill_batch, positive, print_table
 
 from seqmoe_local import engine  # also routes llama.cpp's log lines away from stderr
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
@@ -155,13 +155,7 @@ class Raw:
 
     def _decode(self, tokens: list[int], start: int, *, all_logits: bool) -> None:
         batch = self._batch
-        for i, token in enumerate(tokens):  # batch fields are not initialised: set all of them
-            batch.token[i] = token
-            batch.pos[i] = start + i
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = 0
-            batch.logits[i] = 1 if all_logits or i == len(tokens) - 1 else 0
-        batch.n_tokens = len(tokens)
+        fill_batch(batch, tokens, start, all_logits=all_logits)
         status = llama_cpp.llama_decode(self.ctx, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode failed with status {status}")

@@ -1,8 +1,11 @@
-"""What the benchmark scripts share: a plain-text table for their side-by-side figures, argument types."""
+"""What the benchmark scripts share: a plain-text table for their side-by-side figures, argument types, and
+filling a llama.cpp batch for the scripts that decode without the engine."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import Any
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
@@ -20,3 +23,17 @@ def positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return number
+
+
+def fill_batch(batch: Any, tokens: Sequence[int], start: int, *, all_logits: bool) -> None:
+    """Put `tokens` at positions start.. of sequence 0 into a llama_batch; logits for all or the last only.
+
+    llama_batch_init does not initialise its fields, so every one of them is set.
+    """
+    for i, token in enumerate(tokens):
+        batch.token[i] = token
+        batch.pos[i] = start + i
+        batch.n_seq_id[i] = 1
+        batch.seq_id[i][0] = 0
+        batch.logits[i] = 1 if all_logits or i == len(tokens) - 1 else 0
+    batch.n_tokens = len(tokens)
