@@ -283,8 +283,7 @@ class _AskView:
         elif isinstance(event, Finished):
             result = event.result
             if result.history.left_out:
-                self.err.write(f"[{result.history.left_out} earlier turn(s) left out: the conversation is longer "
-                               f"than an expert's context]\n")
+                self.err.write(f"[{result.history.note()}]\n")
             t = result.timings
             self.err.write(f"\n[routing {t.routing:.2f} s, loading {t.loading:.2f} s, "
                            f"generation {t.generation:.2f} s, total {t.total:.2f} s]\n")

@@ -85,6 +85,7 @@ class Conversation:
             self.store.add_message(
                 self.id, question=question, mode="answer", routing=result.routing, outputs=result.outputs,
                 cancelled=result.cancelled, error=None, created_at=started_at, finished_at=time.time(),
+                history_use=result.history,
             )
         except sqlite3.Error as exc:  # a full disk, a locked file: the answer was shown; say it is not saved
             self.warn(f"warning: this turn is not saved in {self.store.path}: {exc}")

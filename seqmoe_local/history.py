@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from . import paths
 from .errors import SeqmoeError, UsageError
-from .pipeline import FINISH_NOTES, SegmentOutput, answer_text
+from .pipeline import FINISH_NOTES, HistoryUse, SegmentOutput, answer_text
 from .prompts import Exchange
 from .router import Routing
 
@@ -63,6 +63,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
     CREATE INDEX conversations_by_update ON conversations(updated_at);
     """,
+    # 3: how many earlier turns each answer saw and left out, so a reopened conversation still says so.
+    """
+    ALTER TABLE messages ADD COLUMN history_use TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -94,7 +98,8 @@ class StoredMessage:
     """One question of a conversation with what came back.
 
     `routing` is None for an answer that failed before routing finished, or when
-    the stored routing no longer matches this version's Routing model.
+    the stored routing no longer matches this version's Routing model; `history_use`
+    is None for turns stored before schema 3 (or unreadable), when it was not kept.
     """
 
     id: int
@@ -106,6 +111,7 @@ class StoredMessage:
     error: str | None
     created_at: float
     finished_at: float | None
+    history_use: HistoryUse | None = None
 
 
 def default_path() -> Path:
@@ -241,16 +247,21 @@ class History:
         error: str | None,
         created_at: float,
         finished_at: float,
+        history_use: HistoryUse | None = None,
     ) -> int:
-        """Store one finished (or cancelled, or failed) question; returns the message id."""
+        """Store one finished (or cancelled, or failed) question; returns the message id.
+
+        `history_use` is how much of the conversation the experts saw (None: not known).
+        """
         self._db.execute("BEGIN")
         try:
             cursor = self._db.execute(
                 "INSERT INTO messages (conversation_id, question, mode, routing, outputs, cancelled, error, "
-                "created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, finished_at, history_use) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id, question, mode, routing.model_dump_json() if routing else None,
                     json.dumps([o.model_dump() for o in outputs]), int(cancelled), error, created_at, finished_at,
+                    history_use.model_dump_json() if history_use else None,
                 ),
             )
             self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (finished_at, conversation_id))
@@ -273,7 +284,8 @@ class History:
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         """A conversation's messages in the order they were asked."""
         rows = self._db.execute(
-            "SELECT id, question, mode, routing, outputs, cancelled, error, created_at, finished_at FROM messages "
+            "SELECT id, question, mode, routing, outputs, cancelled, error, created_at, finished_at, history_use "
+            "FROM messages "
             "WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         )
@@ -281,6 +293,7 @@ class History:
             StoredMessage(
                 id=row[0], question=row[1], mode="route" if row[2] == "route" else "answer", routing=_routing(row[3]),
                 outputs=_outputs(row[4]), cancelled=bool(row[5]), error=row[6], created_at=row[7], finished_at=row[8],
+                history_use=_history_use(row[9]),
             )
             for row in rows
         ]
@@ -327,6 +340,8 @@ def export_markdown(summary: ConversationSummary, messages: Sequence[StoredMessa
             note = FINISH_NOTES.get(output.finish_reason, output.finish_reason)
             lines += [f"### {output.kind} · {output.expert}" + (f" ({note})" if note else ""), "",
                       output.text.strip() or "_(no text)_", ""]
+        if message.history_use is not None and message.history_use.left_out:
+            lines += [f"_{message.history_use.note()}_", ""]
         if message.cancelled:
             lines += ["_cancelled: the partial answer is kept_", ""]
         if message.error:
@@ -351,6 +366,15 @@ def _routing(text: str | None) -> Routing | None:
         return Routing.model_validate_json(text)
     except ValidationError:
         return None  # written by another version of the router: the answer is still worth showing
+
+
+def _history_use(text: str | None) -> HistoryUse | None:
+    if text is None:
+        return None
+    try:
+        return HistoryUse.model_validate_json(text)
+    except ValidationError:
+        return None  # like _routing: another version's record costs only the note
 
 
 def _outputs(text: str) -> list[SegmentOutput]:

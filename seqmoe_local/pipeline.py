@@ -133,6 +133,14 @@ class HistoryUse(StrictModel):
     turns: int  # earlier turns in the conversation
     left_out: int  # the oldest turns left out for the expert that had the least room
 
+    def note(self) -> str:
+        """What an answer says when the oldest turns did not fit an expert's context; empty when all fit."""
+        if self.left_out <= 0:
+            return ""
+        turns = "turn" if self.left_out == 1 else "turns"
+        return (f"{self.left_out} earlier {turns} left out of {self.turns}: the conversation is longer than "
+                f"an expert's context")
+
 
 class AskResult(StrictModel):
     """What `ask --json` prints: the routing plus every output and the costs."""

@@ -15,8 +15,8 @@ import pytest
 
 from seqmoe_local.cli import main
 from seqmoe_local.config import AppConfig, Profile, load_config
-from seqmoe_local.history import History
-from seqmoe_local.pipeline import AskResult, Pipeline, answer_text
+from seqmoe_local.history import History, export_markdown
+from seqmoe_local.pipeline import AskResult, Pipeline, SegmentOutput, answer_text
 from seqmoe_local.pool import ModelPool
 from seqmoe_local.prompts import Exchange, context_messages
 
@@ -141,6 +141,37 @@ def test_a_conversation_longer_than_the_context_drops_the_oldest_turns(
         pipeline.close()
     assert result.history.turns == 6 and 0 < result.history.left_out < 6
     assert result.outputs[0].text.strip() and result.outputs[0].prompt_tokens + 16 <= 512
+
+
+@pytest.mark.slow
+def test_ask_continue_stores_and_reports_the_turns_left_out(
+    capsys: pytest.CaptureFixture[str], demo: Profile, user_dirs: Path, tmp_path: Path
+) -> None:
+    # Six long stored turns cannot all fit qwen-coder's 512-token context: the answer says how many
+    # were left out, and the history keeps it, so a reopened conversation and the export still say so.
+    small = tmp_path / "small.toml"
+    small.write_text("[experts.qwen-coder]\ncontext_length = 512\n")
+    store = History.open()
+    conversation = store.create_conversation("squares", "demo")
+    for i in range(6):
+        store.add_message(conversation, question=f"Question number {i}: what is {i} squared?", mode="answer",
+                          routing=None, outputs=[SegmentOutput(segment=0, kind="solve", expert="qwen-coder",
+                                                               text="The answer is a long explanation. " * 30,
+                                                               tokens=180, finish_reason="length", seconds=1.0)],
+                          cancelled=False, error=None, created_at=1.0, finished_at=2.0)
+    store.close()
+    code, _, err = run(capsys, "ask", "--config", str(small), "-c", "--expert", "qwen-coder", "--max-tokens", "8",
+                       "What is 7 squared?")
+    assert code == 0, err
+    store = History.open()
+    try:
+        *_, last = store.messages(conversation)
+        exported = export_markdown(store.conversation(conversation), store.messages(conversation))
+    finally:
+        store.close()
+    assert last.history_use is not None and last.history_use.turns == 6 and 0 < last.history_use.left_out < 6
+    assert f"[{last.history_use.note()}]" in err
+    assert f"_{last.history_use.note()}_" in exported
 
 
 @pytest.mark.slow

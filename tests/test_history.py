@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seqmoe_local.history import SCHEMA_VERSION, History, HistoryError, default_path
-from seqmoe_local.pipeline import SegmentOutput
+from seqmoe_local.pipeline import HistoryUse, SegmentOutput
 from seqmoe_local.router import Assignment, Routing, SegmentInfo
 
 QUESTION = "Find 6 * 7, then write a Python function that multiplies."
@@ -60,7 +60,8 @@ def test_save_and_reopen_round_trip(tmp_path: Path) -> None:
     history = History.open(path)
     conversation = history.create_conversation("Find 6 * 7", "demo")
     history.add_message(conversation, question=QUESTION, mode="answer", routing=routing(), outputs=outputs(),
-                        cancelled=True, error=None, created_at=100.0, finished_at=101.5)
+                        cancelled=True, error=None, created_at=100.0, finished_at=101.5,
+                        history_use=HistoryUse(turns=4, left_out=1))
     history.add_message(conversation, question="Explain recursion.", mode="route", routing=None, outputs=[],
                         cancelled=False, error="model missing", created_at=102.0, finished_at=102.5)
     history.close()
@@ -73,6 +74,7 @@ def test_save_and_reopen_round_trip(tmp_path: Path) -> None:
     assert first.question == QUESTION and first.mode == "answer" and first.cancelled and first.error is None
     assert first.routing == routing() and first.outputs == outputs()
     assert (first.created_at, first.finished_at) == (100.0, 101.5)
+    assert first.history_use == HistoryUse(turns=4, left_out=1) and second.history_use is None
     assert second.mode == "route" and second.routing is None and second.outputs == []
     assert second.error == "model missing"
     assert reopened.notice is None
@@ -168,6 +170,7 @@ def test_migration_from_version_1_keeps_the_data_and_a_backup(tmp_path: Path) ->
     [message] = history.messages(7)
     assert message.mode == "answer" and message.error is None and message.routing == routing()
     assert message.outputs == outputs()[:1]
+    assert message.history_use is None  # not recorded before schema 3
     history.add_message(7, question="new", mode="route", routing=None, outputs=[], cancelled=False, error="e",
                         created_at=3.0, finished_at=4.0)
     assert [m.mode for m in history.messages(7)] == ["answer", "route"]

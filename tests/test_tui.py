@@ -362,14 +362,15 @@ def store_conversation(path: Path) -> tuple[int, list[Exchange]]:
     looping = [SegmentOutput(segment=1, kind="solve", expert="qwen-coder", text="42 = 42 = 42", tokens=9,
                              finish_reason="repetition", seconds=0.5)]
     turns = [
-        (APPLES, "answer", made_up_outputs(), True, None),
-        ("Explain it again.", "route", [], False, None),
-        ("Find 6 * 7 again.", "answer", looping, False, None),
-        ("And 7 * 8?", "answer", [], False, "qwen-coder is missing; run seqmoe-local pull qwen-coder"),
+        (APPLES, "answer", made_up_outputs(), True, None, HistoryUse(turns=0, left_out=0)),
+        ("Explain it again.", "route", [], False, None, None),
+        ("Find 6 * 7 again.", "answer", looping, False, None, HistoryUse(turns=1, left_out=1)),
+        ("And 7 * 8?", "answer", [], False, "qwen-coder is missing; run seqmoe-local pull qwen-coder", None),
     ]
-    for question, mode, outputs, cancelled, error in turns:
+    for question, mode, outputs, cancelled, error, use in turns:
         history.add_message(conversation, question=question, mode=mode, routing=made_up_routing(question),
-                            outputs=outputs, cancelled=cancelled, error=error, created_at=1.0, finished_at=2.0)
+                            outputs=outputs, cancelled=cancelled, error=error, created_at=1.0, finished_at=2.0,
+                            history_use=use)
     exchanges = history.exchanges(conversation)
     history.close()
     return conversation, exchanges
@@ -401,7 +402,9 @@ async def test_a_reopened_conversation_shows_how_each_part_ended_and_is_the_next
         assert looped.view.cards[0].state == "repetition"
         assert looped.view.cards[0].state_text == FINISH_NOTES["repetition"] == "cut: it began repeating itself"
         assert failed.view.outcome.startswith("failed: ")
-        assert not any(t.view.note for t in chat.turns)  # nothing was left out of these
+        # The stored note: the third turn's earlier turn did not fit (schema 3 keeps it); the others said nothing.
+        assert [t.view.note for t in chat.turns] == ["", "", HistoryUse(turns=1, left_out=1).note(), ""]
+        assert looped.view.note.startswith("1 earlier turn left out of 1")
 
         await pilot.press("ctrl+n")
         await shows(pilot, lambda: not chat.turns, "a new conversation")

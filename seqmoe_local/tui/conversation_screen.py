@@ -331,7 +331,7 @@ class ConversationScreen(Screen[None]):
             self.history.add_message(
                 self.conversation_id, question=turn.question, mode="route" if turn.route_only else "answer",
                 routing=turn.routing, outputs=turn.output_list(), cancelled=turn.cancelled, error=turn.error,
-                created_at=turn.started_at, finished_at=time.time(),
+                created_at=turn.started_at, finished_at=time.time(), history_use=turn.history_use,
             )
         except sqlite3.Error as exc:
             self._error(f"could not save to {self.history.path}: {exc}; the conversation stays on screen",

@@ -88,7 +88,7 @@ class Turn:
         """A turn reopened from history (its view is filled by `show`)."""
         turn = cls(question=message.question, route_only=message.mode == "route", view=view,
                    started_at=message.created_at, routing=message.routing, cancelled=message.cancelled,
-                   error=message.error)
+                   error=message.error, history_use=message.history_use)
         if message.routing is not None:
             position_of = {a.segment: i for i, a in enumerate(message.routing.assignments)}
             turn.outputs = {position_of[o.segment]: o for o in message.outputs if o.segment in position_of}
@@ -101,6 +101,7 @@ class Turn:
         if message.routing is not None:
             await self.view.show_routing(message.routing)
             await self.view.show_outputs(message.outputs)
+        self.view.set_note(left_out_note(self.history_use))
         self.view.set_outcome(*self.outcome())
 
 
@@ -111,9 +112,5 @@ def last_code_block(markdown: str) -> str | None:
 
 
 def left_out_note(use: HistoryUse | None) -> str:
-    """What an answer says when the oldest turns did not fit an expert's context; empty when all fit."""
-    if use is None or use.left_out <= 0:
-        return ""
-    turns = "turn" if use.left_out == 1 else "turns"
-    return (f"{use.left_out} earlier {turns} left out of {use.turns}: the conversation is longer than "
-            f"an expert's context")
+    """The answer's note on left-out turns; empty when all fit or when it is not known (older history)."""
+    return use.note() if use is not None else ""
