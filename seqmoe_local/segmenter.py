@@ -581,12 +581,29 @@ _REQUEST_LEAD = (
 )
 # A statement of need with an object (not "I want to learn to ..."), in the present or the
 # conditional, in each language; or a polite request ("Could you ...", "Kannst du ...").
+# Someone the person asking speaks for: a possessive subject ("our team", "my sister's class"), a
+# person ("the client", "a colleague"), or a third-person pronoun; then a third-person verb of need.
+_THIRD_PERSON = (
+    r"(?:(?:(?:my|our|his|her|their|mein\w*|unser\w*|sein\w*|ihr\w*|mon|ma|mes|notre|nos|son|sa|ses|leur|leurs|mi|mis"
+    r"|nuestr[oa]s?|su|sus)\s+(?:[\w'’-]+\s+){0,2}?[\w'’-]+"
+    r"|(?:the|a|an)\s+(?:[\w-]+\s+)?(?:team|boss|manager|client|customer|teacher|colleague|coworker|co-worker"
+    r"|company|department|friend|partner|professor|lab|group|startup|shop|school|class|student|user|owner|landlord)"
+    r"|he|she|they|someone|somebody|er|sie|il|elle|ils|elles|él|ella|ellos)\s+"
+    r"(?:really\s+|also\s+|urgently\s+|just\s+)?(?:needs|wants|requires|would\s+like|asked\s+(?:me\s+|us\s+)?for"
+    r"|is\s+looking\s+for|are\s+looking\s+for|need|want|require"
+    r"|braucht|brauchen|benötigt|benötigen|möchte|möchten|will|wollen|sucht|suchen"
+    r"|a\s+besoin|ont\s+besoin|veut|veulent|voudrait|voudraient|cherche|cherchent"
+    r"|necesita|necesitan|quiere|quieren|querría|busca|buscan))"
+)
 _NEED = (
     r"(?:(?:i|we)\s+(?:really\s+|just\s+|also\s+|urgently\s+)?(?:need|want|require|would\s+like|would\s+love)"
     r"|(?:i|we)['’]d\s+(?:like|love)|needs?|wanted|looking\s+for|(?:i|we)['’](?:m|re)\s+looking\s+for"
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
     r"|j['’]ai\s+besoin|nous\s+avons\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche)"
-    r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco)\s+"
+    r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco"
+    # Someone else's need, said by the person asking: "Our team needs a formula ...", "My boss wants
+    # a script ...", "Unser Team braucht ...", "Notre équipe a besoin d'...", "Mi jefe necesita ...".
+    r"|" + _THIRD_PERSON + r")\s+"
     r"(?:(?:d['’]|de\s+)?(?:an?|some|one|the|ein|eine|einen|etwas|un|une|des|du|una?|unos|unas|el|la|los|las)\b)"
 )
 _ASK = (
@@ -601,6 +618,36 @@ _STRONG_REQUEST = re.compile(
     r"|[^\W\d]*[áéíóú][^\W\d]*(?:me|nos)\b|(?:hazme|dame|dime|ponme)\b)",
     re.IGNORECASE,
 )
+# A request without a verb, shaped like a headline: a noun phrase naming a deliverable, then what it is
+# for ("Python function to flatten a list, please.", "Dockerfile for a Node 20 app", "Bash script:
+# rename ...", "Regex for UK postcodes?", "Formula for the area of a ring?"). Not a subject that
+# starts a statement ("The script for the backup fails ..."): no definite determiner, possessive or
+# pronoun first.
+_HEADLINE = re.compile(
+    _REQUEST_LEAD + r"(?:(?:an?|one|some|ein|eine|einen|une?|una?|quick|short|simple|small)\s+)*"
+    r"(?!(?:the|this|that|these|those|my|our|your|his|her|their|its|it|i|we|you|he|she|they|there|here|der|die|das"
+    r"|dieser?|diesen|mein\w*|unser\w*|dein\w*|le|la|les|l['’]|ce|cette|ces|mon|ma|mes|notre|votre|ton|ta|el|los|las"
+    r"|este|esta|estos|mi|mis|nuestr\w*|tu|su|sus)\b)"
+    # Modifiers of the head noun only, no preposition or verb between: not "Requirements for the script:".
+    r"(?:(?!(?:for|to|of|in|on|with|from|by|about|and|or|is|are|was|were|für|von|mit|und|oder|ist|sind|pour|de|du|des"
+    r"|avec|et|ou|est|para|con|y|o|es)\b)[\w+#./'’-]+\s+){0,3}?(?:" + _CODE_NOUN + r"|" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|" + _ES_CODE_NOUN
+    + r"|formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|explanation|summary|overview"
+    r"|comparison)(?![\w+#])"
+    r"(?=\s*(?:[:?,]|$)|\s+(?:for|to|that|which|please|that|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b)",
+    re.IGNORECASE,
+)
+# What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
+# that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
+_QUESTION_OPENER = re.compile(
+    _REQUEST_LEAD + r"(?:is|are|was|were|am|do|does|did|can|could|would|should|will|shall|may|might|must|has|have"
+    r"|had|what|what's|which|who|whom|whose|why|how|when|where|whether|i|we|you|it|it's|they|he|she|this|that|there"
+    r"|any|anything|anyone|or|but|if|ist|sind|war|kann|können|gibt|hat|haben|wird|soll|sollte|wie|was|wer|wo|wann"
+    r"|warum|wieso|welche\w*|ob|est|sont|peut|peux|quel\w*|qu\w*|comment|pourquoi|où|quand|es|son|puede|puedo|hay"
+    r"|qu[eé]|cu[aá]l\w*|c[oó]mo|d[oó]nde|cu[aá]ndo|por)\b",
+    re.IGNORECASE,
+)
+# A choice or advice asked for ("Python or Java for a first language?") is a question answered in prose.
+_CHOICE = re.compile(r"\b(?:or|vs\.?|versus|oder|ou|o)\b", re.IGNORECASE)
 # An imperative, read from its shape (Latin script only): a word that no determiner, pronoun, auxiliary, wh-word,
 # preposition or conjunction is, nor a verb form ending in -ing, -ed or a plain -s, followed by an
 # object ("Express 0.45 ...", "Put these in order", "Turn it into ...", "Mach daraus ..."). Only a
@@ -638,7 +685,8 @@ _IMPERATIVE = re.compile(
 _CONTENT_CODE = re.compile(
     r"\b" + _CODE_NOUN + r"|\b(?:" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|"
     + _ES_CODE_NOUN + r"|" + _TECH + r"|bash|shell|cron|dockerfile|recursive|iterative|rekursive?n?|récursive?"
-    r"|recursiv[ao])\b",
+    r"|recursiv[ao]|excel|spreadsheets?|google\s+sheets|vba|git|github|kubernetes|k8s|terminal|compiler?|compiles?"
+    r"|linter|npm|pip|cargo|maven|gradle|yaml|regexp?|one-liner|unit\s+tests?|pytest|junit)\b",
     re.IGNORECASE,
 )
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
@@ -650,9 +698,17 @@ _FORMAT_COUNT = re.compile(
     re.IGNORECASE,
 )
 _CONTENT_MATH = re.compile(
-    r"\d|[=+*/^<>]|\b(?:equation|fraction|decimal|integral|derivative|matrix|polynomial|probability|percentage"
-    r"|prime|primes|angle|triangle|area|volume|sum|product|gleichung|bruch|ableitung|wahrscheinlichkeit|équation"
-    r"|fraction|dérivée|probabilité|ecuación|fracción|derivada|probabilidad)\b",
+    r"\d|[=+*/^<>]|\b(?:equations?|fractions?|decimals?|integrals?|derivatives?|matri(?:x|ces)|polynomials?"
+    r"|probabilit(?:y|ies)|chances?|odds|likelihood|percentages?|percent|primes?|angles?|triangles?|circles?|area"
+    r"|volume|perimeter|radius|diameter|sum|product|quotient|remainder|variance|standard\s+deviation|median"
+    # Words that are verbs too ("Limit it to 3 bullet points", "I mean ...") only as nouns.
+    r"|(?:the|its|a)\s+(?:mean|limit)|(?:mean|limit)\s+of"
+    r"|average|expected\s+value|distribution|determinant|eigenvalues?|eigenvectors?|series|sequence|roots?"
+    r"|logarithm|log|exponent|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
+    r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
+    r"|gleichung|bruch|ableitung|wahrscheinlichkeit|varianz|mittelwert|summe|integral|grenzwert|folge|reihe|beweis"
+    r"|équation|fraction|dérivée|probabilité|variance|moyenne|somme|limite|suite|série|intégrale|démonstration"
+    r"|ecuación|fracción|derivada|probabilidad|varianza|media|suma|límite|sucesión|serie|integral|demostración)\b",
     re.IGNORECASE,
 )
 # A question about a given piece of code asks what it does (explain), not a result to work out
@@ -797,6 +853,17 @@ def _assemble(
             ):
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
+            elif not clauses and _HEADLINE.match(words):
+                # "Python function to flatten a list, please.", "Dockerfile for a Node 20 app": a request without a verb.
+                clauses = [(_content_kind(words), start, end)]
+            elif (
+                len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
+                and _weak_only(masked, body, end, table) and not _QUESTION_OPENER.match(words)
+                and not _CHOICE.search(words) and not _ADVICE_WITHIN.search(words)
+                and (kind := _content_kind(words)) != _PROSE_ROLE
+            ):
+                # "Regex for UK postcodes?", "Chance that both are aces?": an elliptical request, typed by content.
+                clauses = [(kind, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
                 and _YES_NO.match(words) and _weak_only(masked, body, end, table)
