@@ -630,7 +630,8 @@ _HEADLINE = re.compile(
     r"|este|esta|estos|mi|mis|nuestr\w*|tu|su|sus)\b)"
     # Modifiers of the head noun only, no preposition or verb between: not "Requirements for the script:".
     r"(?:(?!(?:for|to|of|in|on|with|from|by|about|and|or|is|are|was|were|für|von|mit|und|oder|ist|sind|pour|de|du|des"
-    r"|avec|et|ou|est|para|con|y|o|es)\b)[\w+#./'’-]+\s+){0,3}?(?:" + _CODE_NOUN + r"|" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|" + _ES_CODE_NOUN
+    r"|avec|et|ou|est|para|con|y|o|es)\b)[\w+#./'’-]+\s+){0,3}?"
+    r"(?:" + _CODE_NOUN + r"|" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|" + _ES_CODE_NOUN
     + r"|formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|explanation|summary|overview"
     r"|comparison)(?![\w+#])"
     r"(?=\s*(?:[:?,]|$)|\s+(?:for|to|that|which|please|that|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b)",
@@ -854,7 +855,7 @@ def _assemble(
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
             elif not clauses and _HEADLINE.match(words):
-                # "Python function to flatten a list, please.", "Dockerfile for a Node 20 app": a request without a verb.
+                # "Python function to flatten a list, please.", "Dockerfile for a Node app": a request without a verb.
                 clauses = [(_content_kind(words), start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
