@@ -160,6 +160,15 @@ ENGLISH = Language(
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             r"\bshow\s+that\b",
+            # Saying a result: "state its running time", "report the answer", "fill in the table and read off ...".
+            r"\b(?:state|report|give)\s+(?:its|the|their|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
+            r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability|order\s+of\s+growth)\b",
+            r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
+            r"|entries|values|matrix)\b",
+            r"\bread\s+off\b",
+            # The cost of code asked about: "How does its running time grow with n?"
+            r"\bhow\s+(?:does|do|will|would)\b[^.?!\n]*\b(?:running\s+time|runtime|complexity|number\s+of\s+calls)\b"
+            r"[^.?!\n]*\b(?:grow|grows|scale|scales|increase|increases)\b",
             r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
@@ -241,6 +250,15 @@ ENGLISH = Language(
             r"\b(?:give|draw|provide|show)\s+(?:me\s+)?an?\s+(?:\w+\s+)?(?:picture|diagram|illustration|analogy)\b",
             r"\ban?\s+(?:\w+\s+)?explanation\s+of\b",
             r"\bwalk\s+(?:me\s+|us\s+)?through\b",
+            # Phrasal verbs of explaining: "Talk me through ...", "Go over the second step", "Break down how ...".
+            r"\b(?:talk|take|run|go|step)\s+(?:me\s+|us\s+)?(?:through|over)\s+(?!\d)",
+            r"\b(?:break\s+down|spell\s+out|lay\s+out|unpack|recap)\s+(?:for\s+me\s+)?(?:how|why|what|the|this|that|it"
+            r"|each|these|those|your|its)\b",
+            r"\b(?:elaborate|expand|comment|reflect)\s+on\b",
+            r"\bshow\s+(?:me\s+|us\s+)?how\b",
+            # A typical duration or amount is general knowledge, not a sum: "How long does it usually take?"
+            r"\bhow\s+(?:long|much|many|often)\s+(?:does|do|should|will|would|can)\s+(?:it|one|you|i|we|people|they)\s+"
+            r"(?:usually|typically|normally|generally|commonly)\b",
             r"\bshow\s+(?:your|the|all|each|every|me\s+the)\s+(?:work|working|steps?|reasoning|calculations?"
             r"|derivation)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
@@ -277,6 +295,9 @@ ENGLISH = Language(
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
+            # A change to code asked for: "Could you also handle the empty-string case?", "handle negative inputs".
+            r"(?<!\bto\s)\bhandle\s+(?:the\s+|an?\s+)?(?:[\w-]+\s+){0,3}?(?:cases?|inputs?|errors?|exceptions?|values?"
+            r"|strings?|lists?|arrays?|files?|numbers?|overflow|duplicates|unicode|timeouts?)\b",
             r"\bcode\s+(?:up|it|this|that|a|an|the|me|us)\b",
             # "Write it in Go", "Turn that into Java", "Do it again using Rust": the same work, in a language.
             r"\b(?:write|do|redo|implement|code|rewrite|port|move|turn|translate|convert|put|solve|try|show)\s+"
@@ -302,6 +323,10 @@ ENGLISH = Language(
             # "Compute the median per month in SQL": the work is done by the code asked for.
             r"\b(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
+            # "Write a trie with insert and search in Java": anything made in a programming language is code.
+            r"\b(?:write|build|create|make|produce|generate|give)\s+(?:me\s+|us\s+)?(?:an?|the|some|one)\b"
+            # (its object may hold "and": "with insert and startsWith").
+            r"[^.?!\n,;]*?\b(?:in|using)\s+" + _LANGS + r"(?![\w+#])",
             # "Convert this JSON to a Python dataclass", "Turn the table into Rust structs": code in a language.
             rf"\b(?:convert|turn|transform|translate|map|parse)\b{_SAME_CLAUSE}\b(?:to|into)\s+(?:an?\s+|some\s+)?"
             rf"{_LANGS}(?![\w+#])",
@@ -410,7 +435,7 @@ FRENCH = Language(
             r"\bvérifie[zr]?\s+(?:que|si|qu['’])",
             r"\bquel(?:le)?s?\s+(?:distance|vitesse|durée|valeur|probabilité|somme|prix|température|masse|hauteur"
             r"|longueur|aire|surface|pourcentage|quantité|montant)\b",
-            r"\bmontre[zr]?\s+que\b",
+            r"\bmontre[zr]?\s+qu(?:e\b|['’])",
             r"\bcombien\b",
             r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\b" + _SAME_CLAUSE + r"\d",
             r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\s+(?:le|la|les|son|sa|ses|leur|mon|ma|ton|ta|votre|notre"
@@ -637,6 +662,18 @@ _HEADLINE = re.compile(
     r"(?=\s*(?:[:?,]|$)|\s+(?:for|to|that|which|please|that|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b)",
     re.IGNORECASE,
 )
+# Asking to be shown how to do something: prose in general, but code when the question is about code
+# (a fenced block, or a programming language named): "In Rust, why ...? Show how to restructure the
+# loop.", "Show a short example where ...", "How would I copy the list instead?" after a Python block.
+_SHOW_HOW = re.compile(
+    r"(?:[\s,;]|\b(?:and|then|also|please|now|finally|first|second|third|next|so|but|ok(?:ay)?)\b)*"
+    r"(?:(?:show|give)\s+(?:me\s+|us\s+)?(?:how\s+(?:to|i|we|you|one)\b|an?\s+(?:[\w-]+\s+){0,2}?(?:example|snippet"
+    r"|demo)\b|the\s+(?:[\w-]+\s+)?(?:correct|right|proper|idiomatic|best|clean|safe|usual|fixed|corrected)\s+"
+    r"(?:way|version)\b)|how\s+(?:do|would|can|could|should)\s+(?:i|we|you|one)\s+(?!(?:know|tell|decide|choose"
+    r"|think|say|learn|pick|explain|understand|remember|read)\b)[^\W\d]+[^?\n]*\?)",
+    re.IGNORECASE,
+)
+_LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
 # What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
 # that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
 _QUESTION_OPENER = re.compile(
@@ -816,6 +853,7 @@ def _assemble(
     """
     segments: list[tuple[str, int, int]] = []  # (kind, start, end)
     untyped: list[tuple[int, int, int]] = []
+    about_code = guess and (bool(fence_starts) or _LANG_NAMED.search(masked) is not None)
     items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
     for start, end in units:
         body = _skip(masked, start, _BODY_START)
@@ -879,6 +917,14 @@ def _assemble(
             ):
                 # "What value does this evaluate to?" after a code block: what the code does, in prose.
                 clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
+        if about_code and not continues:
+            if not clauses and _SHOW_HOW.match(masked, body, end):
+                clauses = [(_PROGRAM_ROLE, start, end)]
+            # "Show how to restructure the loop", "How would I copy the list instead?" in a question about code.
+            clauses = [
+                (_PROGRAM_ROLE if kind == _PROSE_ROLE and _SHOW_HOW.match(masked, max(a, body), b) else kind, a, b)
+                for kind, a, b in clauses
+            ]
         if clauses:
             segments.extend(clauses)
             items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
