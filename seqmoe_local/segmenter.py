@@ -138,7 +138,8 @@ _REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
 _CODE_NOUN = (
     r"(?:code|(?:function|program|script|method|snippet|regex(?:e)?|regular\s+expression|implementation"
     r"|version|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
-    r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)|shell\s+command"
+    r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
+    r"|(?:shell\s+|git\s+|terminal\s+)?command"
     rf"|command\s+line|makefile|macro|class(?:e)?)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
 )
 
@@ -673,6 +674,7 @@ _SHOW_HOW = re.compile(
     r"|think|say|learn|pick|explain|understand|remember|read)\b)[^\W\d]+[^?\n]*\?)",
     re.IGNORECASE,
 )
+_DIGITS = re.compile(r"[\d=+*/^<>]+")
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
 # What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
 # that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
@@ -742,7 +744,7 @@ _CONTENT_MATH = re.compile(
     # Words that are verbs too ("Limit it to 3 bullet points", "I mean ...") only as nouns.
     r"|(?:the|its|a)\s+(?:mean|limit)|(?:mean|limit)\s+of"
     r"|average|expected\s+value|distribution|determinant|eigenvalues?|eigenvectors?|series|sequence|roots?"
-    r"|logarithm|log|exponent|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
+    r"|logarithm|exponent|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
     r"|gleichung|bruch|ableitung|wahrscheinlichkeit|varianz|mittelwert|summe|integral|grenzwert|folge|reihe|beweis"
     r"|équation|fraction|dérivée|probabilité|variance|moyenne|somme|limite|suite|série|intégrale|démonstration"
@@ -855,6 +857,7 @@ def _assemble(
     untyped: list[tuple[int, int, int]] = []
     about_code = guess and (bool(fence_starts) or _LANG_NAMED.search(masked) is not None)
     items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
+    context_items = False  # the last unit was context ending with ":" (or an item under it)
     for start, end in units:
         body = _skip(masked, start, _BODY_START)
         previous = segments[-1][0] if segments else OTHER
@@ -871,6 +874,7 @@ def _assemble(
             items_detail = previous == _PROGRAM_ROLE and (items_detail and is_item or masked[end - 1] == ":")
             continue
         items_detail = False
+        under_lead_in, context_items = context_items and is_item, False
         clauses = _clauses(masked, start, body, end, table)
         if (
             clauses and previous == OTHER and segments and masked[end - 1] == "?"
@@ -880,7 +884,8 @@ def _assemble(
             and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
         ):
             clauses = [(_RESULT_ROLE, start, end)]
-        continues = previous != OTHER and _CONTINUATION.match(masked, body, end) is not None
+        # An item under a lead-in is a part of its own ("(a) the variance (b) the standard deviation").
+        continues = previous != OTHER and not under_lead_in and _CONTINUATION.match(masked, body, end) is not None
         if guess and not continues:
             words = _squeeze(masked, body, end)[0]
             if not clauses and _STRONG_REQUEST.match(words):
@@ -917,6 +922,15 @@ def _assemble(
             ):
                 # "What value does this evaluate to?" after a code block: what the code does, in prose.
                 clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
+        if guess and under_lead_in and not clauses:
+            # "For the data 2, 4, 4, 5: (a) the variance (b) what the spread tells us": items without a
+            # verb under a lead-in that asks nothing name what to work out (a maths quantity) or explain
+            # (an indirect question); other items (requirements, data) stay context.
+            words = _squeeze(masked, body, end)[0]
+            if _WH.match(words):
+                clauses = [(_PROSE_ROLE, start, end)]
+            elif _CONTENT_MATH.search(_DIGITS.sub(" ", words)):
+                clauses = [(_RESULT_ROLE, start, end)]
         if about_code and not continues:
             if not clauses and _SHOW_HOW.match(masked, body, end):
                 clauses = [(_PROGRAM_ROLE, start, end)]
@@ -927,9 +941,11 @@ def _assemble(
             ]
         if clauses:
             segments.extend(clauses)
+            context_items = under_lead_in
             items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
             continue
         untyped.append((start, body, end))
+        context_items = masked[end - 1] == ":" or under_lead_in
         joins_previous = segments and (start in fence_starts or previous == OTHER or continues)
         if joins_previous:
             segments[-1] = (segments[-1][0], segments[-1][1], end)
