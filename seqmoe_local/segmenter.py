@@ -149,6 +149,86 @@ _TECH = (
     rf"|containers?|librar(?:y|ies)|packages?|plugins?|frontend|backend|services?|node\.js|flask|django|react|{_LANGS})"
 )
 
+# Verb forms from lemmas, so that a language's cue table lists verbs once and matches each of their
+# imperative forms (familiar, polite, the infinitive of written instructions) with clitics, rather
+# than the one form a question happened to use. Each returns one regex over whole words.
+
+
+# A form after an article or a possessive is a noun ("un intérprete", "la dérive", "el detalle").
+# (One look-behind per word length: Python's look-behinds are fixed-width.)
+_NOT_AFTER_ARTICLE = (
+    r"(?<!\bl')(?<!\bl’)(?<!\b(?:un|le|la|du|de|ce|ma|sa|el|al|su|mi|tu)\s)"
+    r"(?<!\b(?:une|les|des|mon|son|una|los|las|del)\s)(?<!\b(?:este|esta)\s)(?<!\bcette\s)"
+)
+
+
+def _accent_free(form: str) -> str:
+    """A regex for `form` in which every vowel may carry an accent or not ("calcúlalo", "explicame")."""
+    classes = {"a": "[aá]", "e": "[eéè]", "i": "[ií]", "o": "[oó]", "u": "[uúü]"}
+    out = []
+    for ch in form:
+        base = {"á": "a", "é": "e", "è": "e", "í": "i", "ó": "o", "ú": "u", "ü": "u"}.get(ch, ch)
+        out.append(classes.get(base, re.escape(ch)))
+    return "".join(out)
+
+
+def _fr_verbs(*lemmas: str) -> str:
+    """French: tu and vous imperatives and the infinitive, with a clitic ("calcule", "calculez", "calculer",
+    "explique-moi"). A lemma is an -er verb ("calculer"), an -ir verb of the second group ("établir/is"),
+    or its forms spelled out ("résoudre=résous|résolvez").
+    """
+    forms: list[str] = []
+    for lemma in lemmas:
+        if "=" in lemma:
+            infinitive, spelled = lemma.split("=")
+            forms += [_accent_free(f) for f in (infinitive, *spelled.split("|"))]
+        elif lemma.endswith("/is"):
+            forms.append(_accent_free(lemma[:-5]) + "(?:issons|issez|is|ir)")
+        else:
+            forms.append(_accent_free(lemma[:-2]) + "(?:er|es|ez|ons|e)")
+    alternation = "|".join(forms)
+    return rf"\b{_NOT_AFTER_ARTICLE}(?:{alternation})(?:-(?:moi|nous|le|la|les|lui|leur|en|y))*\b(?![(-])"
+
+
+def _es_verbs(*lemmas: str) -> str:
+    """Spanish: tú and usted imperatives and the infinitive, with clitics ("calcula", "calcule", "calcular",
+    "calcúlalo", "explícamelo"). A stem that changes in the imperative follows a colon
+    ("demostrar:demuestr"); irregular forms are spelled out after "=" ("deducir=deduce|deduzca").
+    """
+    forms: list[str] = []
+    for lemma in lemmas:
+        if "=" in lemma:
+            infinitive, spelled = lemma.split("=")
+            forms += [_accent_free(f) for f in (infinitive, *spelled.split("|"))]
+            continue
+        infinitive, _, imperative_stem = lemma.partition(":")
+        stem = _accent_free(infinitive[:-2])
+        endings = "(?:ar|ad|a|e)" if infinitive.endswith("ar") else f"(?:{infinitive[-2:]}|ed|id|e|a)"
+        forms.append(stem + endings)
+        if imperative_stem:
+            forms.append(_accent_free(imperative_stem) + "[aeáé]")
+    alternation = "|".join(forms)
+    return rf"\b{_NOT_AFTER_ARTICLE}(?:{alternation})(?:me|nos|te|le|les|lo|la|los|las|se)?(?:lo|la|los|las)?\b(?![(-])"
+
+
+def _de_verbs(*lemmas: str) -> str:
+    """German: du and Sie imperatives ("berechne", "berechnen Sie"). A separable verb is written with a
+    "+" after its prefix ("zusammen+fassen"): its particle closes the clause ("Fasse den Text zusammen").
+    """
+    simple: list[str] = []
+    separable: list[str] = []
+    for lemma in lemmas:
+        prefix, _, verb = lemma.rpartition("+")
+        stem = verb[:-1] if verb.endswith(("eln", "ern")) else verb[:-2]
+        forms = rf"(?:{stem}e?|{verb}\s+sie)"
+        if prefix:
+            separable.append(rf"{forms}\b[^.?!\n]{{0,60}}?\b{prefix}\b")
+        else:
+            simple.append(forms)
+    parts = ([rf"(?:{'|'.join(simple)})\b(?![(-])"] if simple else []) + separable
+    return rf"\b(?:{'|'.join(parts)})"
+
+
 # Verbs are written in their base (imperative) form on purpose: "a function that computes x"
 # describes code, it is not a new "compute" task. A verb followed by "(" is code ("count(*)").
 ENGLISH = Language(
@@ -383,6 +463,10 @@ GERMAN = Language(
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
             r"|geschwindigkeit|entfernung|laufzeit|komplexität|anzahl|preis)\b",
             rf"^und\s+(?:für|fuer|mit|wenn|bei)\b{_MATHY}",
+            # Every imperative form (du, Sie) and separable verbs ("Rechne ... aus", "Leite ... her").
+            _de_verbs("berechnen", "bestimmen", "ermitteln", "beweisen", "vereinfachen", "schätzen", "faktorisieren",
+                      "integrieren", "differenzieren", "minimieren", "maximieren", "runden", "lösen", "finden",
+                      "konstruieren", "aus+rechnen", "her+leiten", "ab+leiten", "nach+weisen", "ab+schätzen"),
         ),
         "explain": (
             r"\b(?:erkläre|erklär|beschreibe|begründe|vergleiche|erläutere|diskutiere|interpretiere|definiere"
@@ -392,6 +476,9 @@ GERMAN = Language(
             r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
             r"\bwas\s+(?:ist|sind|bedeutet|bedeuten|passiert|macht|gibt|tut)\b",
             r"^und\s+(?:für|fuer|mit|wenn|bei)\b",
+            _de_verbs("erklären", "beschreiben", "begründen", "vergleichen", "erläutern", "diskutieren",
+                      "interpretieren", "definieren", "veranschaulichen", "schildern", "zusammen+fassen", "dar+stellen",
+                      "dar+legen"),
         ),
         "code": (
             r"\b(?:schreib(?:e|en\s+sie)?|erstelle|erstellen\s+sie|erzeuge|gib|geben\s+sie|generiere|programmiere"
@@ -413,6 +500,7 @@ GERMAN = Language(
             r"\bergänze(?:n\s+sie)?\s+(?:(?:eine?[nmrs]?|die|den|das)\s+)?(?:[\w-]+\s+)?(?:\w*tests?|kommentare?|typannotationen"
             r"|typhinweise|fehlerbehandlung|docstrings?|logging|validierung|parameter|methoden?)\b",
             r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
+            _de_verbs("implementieren", "programmieren", "debuggen", "refaktorieren"),
         ),
     },
     joiners=r"und|dann|danach|anschließend",
@@ -444,6 +532,12 @@ FRENCH = Language(
             r"|somme|produit|probabilité|aire|volume|périmètre|dérivée|intégrale|limite|moyenne|médiane|reste|vitesse"
             r"|distance|complexité|nombre|total|coût|pourcentage)\b",
             rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
+            # Every imperative form and the infinitive of instructions ("Montrer", "Calculer"), with clitics.
+            _fr_verbs("calculer", "déterminer", "trouver", "démontrer", "prouver", "simplifier", "factoriser",
+                      "évaluer", "dériver", "minimiser", "maximiser", "élaborer", "exprimer", "dénombrer", "majorer",
+                      "minorer", "établir/is", "arrondir/is", "convertir/is", "résoudre=résous|résolvez",
+                      "construire=construis|construisez", "concevoir=conçois|concevez", "déduire=déduis|déduisez",
+                      "prédire=prédis|prédisez"),
         ),
         "explain": (
             r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?(?!-)|commente[zr]?|interprète"
@@ -457,6 +551,9 @@ FRENCH = Language(
             r"\bc['’]est\s+quoi\b",
             r"\bquelles?\s+(?:est|sont)\s+(?:la|les)\s+différences?\b",
             r"^et\s+(?:pour|avec|si|quand|dans)\b",
+            _fr_verbs("expliquer", "justifier", "comparer", "commenter", "interpréter", "discuter", "illustrer",
+                      "clarifier", "résumer", "détailler", "présenter", "expliciter", "argumenter", "montrer",
+                      "définir/is", "décrire=décris|décrivez"),
         ),
         "code": (
             r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne|donnez|fournis|fournissez)(?:-(?:moi|nous))?\s+"
@@ -473,6 +570,8 @@ FRENCH = Language(
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            _fr_verbs("implémenter", "déboguer", "refactoriser", "scripter", "programmer=programmez",
+                      "réécrire=réécris|réécrivez"),
         ),
     },
     joiners=r"et|puis|ensuite",
@@ -497,7 +596,7 @@ SPANISH = Language(
             r"\b(?:verifica|verifique|comprueba|compruebe)\s+(?:que|si)\b",
             r"\bqu[eé]\s+(?:distancia|velocidad|valor|probabilidad|precio|porcentaje|cantidad|área|temperatura"
             r"|duración)\b",
-            r"\bprueb[ae]\s+que\b",
+            r"\b(?:prueb[ae]|probar|comprobar|verificar)\s+(?:que|si)\b",
             r"\bcuánt[oa]s?\b",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\b" + _SAME_CLAUSE + r"\d",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\s+(?:el|la|los|las|su|sus|mi|mis|tu|tus|nuestro|nuestra)\s+"
@@ -505,6 +604,11 @@ SPANISH = Language(
             r"|suma|producto|probabilidad|área|volumen|perímetro|derivada|integral|límite|media|mediana|resto"
             r"|velocidad|distancia|complejidad|número|total|coste|costo|porcentaje)\b",
             rf"^y\s+(?:con|para|si|cuando|en)\b{_MATHY}",
+            # Every imperative form and the infinitive of instructions ("Demostrar que", "Calcular"), with clitics.
+            _es_verbs("calcular", "determinar", "hallar", "simplificar", "factorizar", "estimar", "derivar", "integrar",
+                      "expresar", "evaluar", "analizar", "minimizar", "maximizar", "redondear", "acotar",
+                      "resolver:resuelv", "demostrar:demuestr", "encontrar:encuentr", "deducir=deduce|deduzca",
+                      "construir=construye|construya"),
         ),
         "explain": (
             r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|compare(?!-)|comenta|comente"
@@ -516,6 +620,8 @@ SPANISH = Language(
             r"\bc[oó]mo\s+(?:funciona|funcionan|se\s+\w+|es|son|puede|puedo)\b",
             r"\bqu[eé]\s+(?:es|son|significa|hace|hacen|devuelve|imprime|pasa|ocurre|sucede)\b",
             r"^y\s+(?:con|para|si|cuando|en)\b",
+            _es_verbs("explicar", "describir", "justificar", "comparar", "interpretar", "definir", "resumir", "aclarar",
+                      "detallar", "comentar", "ilustrar", "discutir", "argumentar", "razonar"),
         ),
         "code": (
             # With a clitic the stress mark moves: "escríbeme", "créanos", "genérame".
@@ -537,6 +643,7 @@ SPANISH = Language(
             r"|optimice|extiende|extienda)(?:l[oa]s?\b|\s+(?:esta|este|la|el|tu|su|mi)\s+(?:[\w+#-]+\s+)?"
             r"(?:función|funcion|código|codigo|programa|método|clase|script|consulta|bucle|algoritmo)\b)",
             rf"\bc[oó]mo\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            _es_verbs("implementar", "depurar", "refactorizar", "codificar", "programar=programe|programad"),
         ),
     },
     joiners=r"y|luego|después",
