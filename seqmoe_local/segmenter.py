@@ -122,7 +122,11 @@ _Table = tuple[tuple[str, re.Pattern[str], bool], ...]
 # and never after a one-letter word ("x in R", "for all z in C" are maths).
 _LANGS = (
     r"(?:python|java(?:script)?|typescript|c\+\+|c#|rust|golang|ruby|sql|bash|haskell|kotlin|swift"
-    r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|(?-i:R|C|Go)(?![\w+#^']))"
+    r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|dart|elixir|erlang|clojure|fortran"
+    r"|cobol|zig|ocaml|f#|groovy|objective-c|solidity|verilog|vhdl|prolog|racket|vba|html|css|zsh"
+    # Libraries and frameworks stand for their language ("plot it in matplotlib", "using pandas").
+    r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
+    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|node(?:\.?js)?|(?-i:R|C|Go)(?![\w+#^']))"
 )
 _IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
@@ -139,7 +143,8 @@ _CODE_NOUN = (
     r"(?:code|(?:function|program|script|method|snippet|regex(?:e)?|regular\s+expression|implementation"
     r"|version|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
     r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
-    r"|(?:shell\s+|git\s+|terminal\s+)?command"
+    r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
+    r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests"
     rf"|command\s+line|makefile|macro|class(?:e)?)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
 )
 
@@ -241,8 +246,18 @@ ENGLISH = Language(
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             r"\bshow\s+that\b",
+            # Arithmetic on numbers given: "Add 2/3 and 5/6", "Multiply 12 by 7", "Add up 3, 4 and 5".
+            r"\b(?:add|subtract|multiply|divide|sum|total|average|double|halve|square|cube|negate)\s+(?:up\s+)?"
+            r"(?:together\s+)?(?:the\s+numbers\s+)?[-\d(√]",
+            # What remains: "What's left after rent?", "How much is left over?"
+            r"\bwhat(?:'s|’s|\s+is|\s+will\s+be)\s+(?:left|remaining)\b",
+            # "Establish a bijection", "Exhibit a counterexample", "Enumerate the subsets".
+            r"\b(?:establish|exhibit|enumerate|tabulate|tally)\s+(?:an?|the|all|each|every|its|their|that|whether)\b",
+            # Coming up with something to a specification: an algorithm, a structure, a bound.
+            r"\b(?:come\s+up\s+with|think\s+of|invent)\s+(?:an?|some)\s+(?:[\w()^+*/,-]+\s+){0,3}?(?:algorithm|data\s+structure"
+            r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence|function)\b",
             # Saying a result: "state its running time", "report the answer", "fill in the table and read off ...".
-            r"\b(?:state|report|give)\s+(?:its|the|their|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
+            r"\b(?:state|report|give|tell\s+(?:me|us))\s+(?:its|the|their|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
             r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability|order\s+of\s+growth)\b",
             r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
             r"|entries|values|matrix)\b",
@@ -344,7 +359,17 @@ ENGLISH = Language(
             r"|derivation)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
-            r"\btell\s+me\s+(?:why|how|about|what)\b",
+            r"\btell\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+)\s+(?:why|how|about|what)\b",
+            # Prose to review or to write: "Review my cover letter", "Outline the main ideas of ...".
+            r"\b(?:review|critique|assess|appraise|proofread|outline|paraphrase|brainstorm)\s+(?:me\s+)?(?:an?|the|this"
+            r"|that|my|our|your|these|those|some|its|their|how|why|what)\b",
+            r"\b(?:write|draft|compose)\s+(?:me\s+|us\s+)?(?:an?|the|some)\s+(?:[\w-]+\s+){0,2}?(?:poem|email|e-mail|letter"
+            r"|story|essay|haiku|speech|toast|limerick|message|note|post|tweet|bio|blurb|description|slogan|song)s?\b",
+            # Ideas asked for: "Suggest a few names for a bakery", "Give me a packing list for ...".
+            r"\b(?:suggest|recommend|propose|name)\s+(?:me\s+)?(?:some|a\s+few|a\s+couple|several|good|possible"
+            r"|alternative|two|three|four|five|ten|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:algorithms?|data\s+structures?|primes?"
+            r"|numbers?|solutions?|examples?)\b)",
+            r"\bgive\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list|checklist|itinerary|agenda|outline|overview|rundown)\b",
             r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
             r"\bis\s+it\s+(?:true|safe|worth|a\s+good\s+idea|a\s+bad\s+idea)\b",
             r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation|overview"
@@ -763,11 +788,15 @@ _HEADLINE = re.compile(
     r"|este|esta|estos|mi|mis|nuestr\w*|tu|su|sus)\b)"
     # Modifiers of the head noun only, no preposition or verb between: not "Requirements for the script:".
     r"(?:(?!(?:for|to|of|in|on|with|from|by|about|and|or|is|are|was|were|für|von|mit|und|oder|ist|sind|pour|de|du|des"
+    # nor an article: "Construct a Huffman code for ..." is a verb and its object.
+    r"|an?|the|some|this|that|me|us|ein|eine|einen|un|une|una|el|la|le|les"
     r"|avec|et|ou|est|para|con|y|o|es)\b)[\w+#./'’-]+\s+){0,3}?"
     r"(?:" + _CODE_NOUN + r"|" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|" + _ES_CODE_NOUN
-    + r"|formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|explanation|summary|overview"
-    r"|comparison)(?![\w+#])"
-    r"(?=\s*(?:[:?,]|$)|\s+(?:for|to|that|which|please|that|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b)",
+    + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound)"
+    r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
+    # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
+    r"(?:(?P<complement>\s+(?:for|to|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b)"
+    r"|(?=\s*(?:[:?,]|$)))",
     re.IGNORECASE,
 )
 # Asking to be shown how to do something: prose in general, but code when the question is about code
@@ -993,6 +1022,7 @@ def _assemble(
             clauses = [(_RESULT_ROLE, start, end)]
         # An item under a lead-in is a part of its own ("(a) the variance (b) the standard deviation").
         continues = previous != OTHER and not under_lead_in and _CONTINUATION.match(masked, body, end) is not None
+        detail = False
         if guess and not continues:
             words = _squeeze(masked, body, end)[0]
             if not clauses and _STRONG_REQUEST.match(words):
@@ -1004,9 +1034,21 @@ def _assemble(
             ):
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
-            elif not clauses and _HEADLINE.match(words):
-                # "Python function to flatten a list, please.", "Dockerfile for a Node app": a request without a verb.
-                clauses = [(_content_kind(words), start, end)]
+            elif (headline := _HEADLINE.match(words)) and (
+                not clauses or (len(clauses) == 1 and headline.group("complement"))
+            ):
+                # "Python function to flatten a list, please.", "Dockerfile for a Node app", "Bash one-liner to
+                # count lines?": a request without a verb; the verbs of what it is for describe it.
+                kind = _content_kind(words)
+                if kind != _PROGRAM_ROLE and headline.group("result"):
+                    kind = _RESULT_ROLE
+                elif kind != _PROGRAM_ROLE and headline.group("prose"):
+                    kind = _PROSE_ROLE
+                if kind == previous:
+                    detail = True  # "Write a SQL query ... Schema: customers(id, name)": a detail of that task
+                    clauses = []
+                else:
+                    clauses = [(kind, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
                 and _weak_only(masked, body, end, table) and not _QUESTION_OPENER.match(words)
@@ -1015,6 +1057,14 @@ def _assemble(
             ):
                 # "Regex for UK postcodes?", "Chance that both are aces?": an elliptical request, typed by content.
                 clauses = [(kind, start, end)]
+            elif (
+                len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
+                and _YES_NO.match(words) and _weak_only(masked, body, end, table)
+                and not _ADVICE.search(words) and not _ADVICE_WITHIN.search(words)
+                and not _CONTENT_CODE.search(words) and _CONTENT_MATH.search(_DIGITS.sub(" ", words))
+            ):
+                # "Is every bounded sequence convergent?": a yes/no question about mathematics is settled by proof.
+                clauses = [(_RESULT_ROLE, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
                 and _YES_NO.match(words) and _weak_only(masked, body, end, table)
@@ -1053,7 +1103,7 @@ def _assemble(
             continue
         untyped.append((start, body, end))
         context_items = masked[end - 1] == ":" or under_lead_in
-        joins_previous = segments and (start in fence_starts or previous == OTHER or continues)
+        joins_previous = segments and (start in fence_starts or previous == OTHER or continues or detail)
         if joins_previous:
             segments[-1] = (segments[-1][0], segments[-1][1], end)
         else:
