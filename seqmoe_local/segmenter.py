@@ -268,7 +268,7 @@ ENGLISH = Language(
             r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
-            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:i|we|you|it|they|that|this)\s+(?:pay|owe|cost|earn"
+            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
             r"|save|spend|weigh|end\s+up\s+with|have\s+left)\b",
             r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
             + _SAME_CLAUSE + r"\d",
@@ -285,7 +285,9 @@ ENGLISH = Language(
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
             r"|length|height|weight|mass|growth\s+rate)\b",
-            r"^(?:is|are|does|do|must)\s(?=[^?\n]*\d[^?\n]*\?)",
+            # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
+            r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|worth|ok|okay|safe|a\s+good\s+idea)\b)"
+            r"(?=[^?\n]*\d[^?\n]*\?)",
             # "What percentage ...?", "What score do I need ...?": a quantity asked for.
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
             r"|score|grade|temperature|weight)\b",
@@ -370,6 +372,8 @@ ENGLISH = Language(
             r"|alternative|two|three|four|five|ten|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:algorithms?|data\s+structures?|primes?"
             r"|numbers?|solutions?|examples?)\b)",
             r"\bgive\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list|checklist|itinerary|agenda|outline|overview|rundown)\b",
+            # Planning advice: "Plan a week of dinners", "Draw up a study schedule", "Map out my first month".
+            r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some|out)\b",
             r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
             r"\bis\s+it\s+(?:true|safe|worth|a\s+good\s+idea|a\s+bad\s+idea)\b",
             r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation|overview"
@@ -516,6 +520,9 @@ GERMAN = Language(
             r"|schreib(?:e|en\s+sie)?)\s+(?:(?:die|den|das|diese[nms]?)\s+(?:[\w+#-]+\s+)?" + _DE_CODE_NOUN
             + r"|ihn|es|sie)\b",
             rf"\bwie\b{_SAME_CLAUSE}\b(?:ich|man|wir)\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
+            # Anything written or built in a programming language is code ("schreibe einen UDP-Client in Python").
+            r"\b(?:schreib(?:e|en\s+sie)?|erstelle(?:n\s+sie)?|bau(?:e|en\s+sie)?|programmiere(?:n\s+sie)?)\b"
+            r"[^.?!\n,;]*?\b(?:in|mit)\s+" + _LANGS + r"(?![\w+#])",
             # Verb last, as after a modal: "Kannst du eine Funktion schreiben, die ...", "... umschreiben?"
             r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
@@ -595,6 +602,8 @@ FRENCH = Language(
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            r"\b(?:écris|écrivez|écrire|crée[zr]?|code[zr]?|programme[zr])(?:-(?:moi|nous))?\b[^.?!\n,;]*?\ben\s+"
+            + _LANGS + r"(?![\w+#])",
             _fr_verbs("implémenter", "déboguer", "refactoriser", "scripter", "programmer=programmez",
                       "réécrire=réécris|réécrivez"),
         ),
@@ -668,6 +677,8 @@ SPANISH = Language(
             r"|optimice|extiende|extienda)(?:l[oa]s?\b|\s+(?:esta|este|la|el|tu|su|mi)\s+(?:[\w+#-]+\s+)?"
             r"(?:función|funcion|código|codigo|programa|método|clase|script|consulta|bucle|algoritmo)\b)",
             rf"\bc[oó]mo\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            r"\b(?:escr[ií]b[ea](?:me|nos)?|escribir|cr[eé][ae](?:me|nos)?|crear|programa|programe|programar)\b"
+            r"[^.?!\n,;]*?\ben\s+" + _LANGS + r"(?![\w+#])",
             _es_verbs("implementar", "depurar", "refactorizar", "codificar", "programar=programe|programad"),
         ),
     },
@@ -792,6 +803,9 @@ _HEADLINE = re.compile(
     r"|an?|the|some|this|that|me|us|ein|eine|einen|un|une|una|el|la|le|les"
     r"|avec|et|ou|est|para|con|y|o|es)\b)[\w+#./'’-]+\s+){0,3}?"
     r"(?:" + _CODE_NOUN + r"|" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|" + _ES_CODE_NOUN
+    # Or any noun after a programming language's name ("C++ template for ...", "Rust CLI that ...").
+    + r"|" + _LANGS + r"[\s-]+(?:(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+\s+){0,1}"
+    r"(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+"
     + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound)"
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
@@ -810,6 +824,9 @@ _SHOW_HOW = re.compile(
     r"|think|say|learn|pick|explain|understand|remember|read)\b)[^\W\d]+[^?\n]*\?)",
     re.IGNORECASE,
 )
+# A bare expression to work out: "3/4 + 1/8", "2.5 * 0.4 =", "(12 - 5)^2".
+_EXPRESSION = re.compile(r"[\s(]*[-\d.,]+(?:\s*[-+*/^×÷x%]\s*[(\s]*[-\d.,]+[)\s]*)+\s*[=?]?\s*")
+_LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
 # What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
@@ -1035,7 +1052,10 @@ def _assemble(
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
             elif (headline := _HEADLINE.match(words)) and (
-                not clauses or (len(clauses) == 1 and headline.group("complement"))
+                not clauses or (
+                    len(clauses) == 1 and headline.group("complement")
+                    and not _strong_cue_in(words, headline.start("complement"), table)
+                )
             ):
                 # "Python function to flatten a list, please.", "Dockerfile for a Node app", "Bash one-liner to
                 # count lines?": a request without a verb; the verbs of what it is for describe it.
@@ -1057,6 +1077,13 @@ def _assemble(
             ):
                 # "Regex for UK postcodes?", "Chance that both are aces?": an elliptical request, typed by content.
                 clauses = [(kind, start, end)]
+            elif (
+                len(clauses) == 1 and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
+                and _weak_only(masked, body, end, table)
+                and (_ADVICE.match(words, _skip(words, 0, _LEAD)) is not None or _ADVICE_WITHIN.search(words))
+            ):
+                # "Is it better to rent or buy if prices rise 5% a year?": advice asked, numbers or not.
+                clauses = [(_PROSE_ROLE, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
                 and _YES_NO.match(words) and _weak_only(masked, body, end, table)
@@ -1086,7 +1113,7 @@ def _assemble(
             words = _squeeze(masked, body, end)[0]
             if _WH.match(words):
                 clauses = [(_PROSE_ROLE, start, end)]
-            elif _CONTENT_MATH.search(_DIGITS.sub(" ", words)):
+            elif _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words):
                 clauses = [(_RESULT_ROLE, start, end)]
         if about_code and not continues:
             if not clauses and _SHOW_HOW.match(masked, body, end):
@@ -1109,6 +1136,11 @@ def _assemble(
         else:
             segments.append((OTHER, start, end))
     return segments, untyped
+
+
+def _strong_cue_in(words: str, limit: int, table: _Table) -> bool:
+    """Whether a strong cue matches within words[:limit] ("Compare Python and Java for ..." is a verb's object)."""
+    return any(not weak and pattern.search(words, 0, limit) for _, pattern, weak in table)
 
 
 def _content_kind(words: str) -> str:
