@@ -291,7 +291,7 @@ ENGLISH = Language(
             # "What percentage ...?", "What score do I need ...?": a quantity asked for.
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
             r"|score|grade|temperature|weight)\b",
-            rf"\btell\s+me\s+(?:what|how\s+much|how\s+many)\b{_SAME_CLAUSE}\d",
+            rf"\btell\s+(?:me|us)\s+(?:what|which|whether|if|how\s+much|how\s+many)\b{_SAME_CLAUSE}\d",
             r"\blist\s+(?:all|the)\s+(?:\w+\s+)?(?:primes?|numbers?|divisors?|factors?|solutions?|roots?|subsets?"
             r"|permutations?|combinations?)\b",
             r"\b(?:suggest|propose|find|give)\s+an?\s+(?:\w+\s+)?(?:schedule|rotation|plan|split|allocation|assignment"
@@ -299,7 +299,7 @@ ENGLISH = Language(
             r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?:\w+\s+)?(?:formula|equation|estimate)\b",
             r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
             # "Which is the better deal?": comparing quantities, not merits.
-            r"(?:^|(?<=,\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
+            r"(?:^|(?<=,\s)|(?<=\bme\s)|(?<=\bus\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
             r"|biggest|greater|greatest|heavier|heaviest)\b|[^.?!\n]*\b(?:pays|costs?|earns?|saves?)\s+(?:the\s+)?"
             r"(?:most|least|more|less)\b)",
             # "Will I run out at this rate?", "Do we have enough?": a yes/no settled by calculation.
@@ -416,7 +416,7 @@ ENGLISH = Language(
             r"\badd\s+(?:(?!\d)[\w-]+\s+){1,3}?(?:to|into)\s+(?:it|this|that|them|(?:the|this|that|my|your|our)\s+"
             r"(?:[\w+#-]+\s+){0,2}?(?:code|function|method|class|program|script|query|snippet|loop|implementation"
             r"|solution|version|module|tests?|struct|api|endpoint|app|service))\b",
-            r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your)\s+(?:\w+\s+){0,2}?(?:code|function|program|script"
+            r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:code|function|program|script"
             r"|query|bug|error|loop|class|method|snippet))\b",
             r"\b(?:find|spot|fix|locate)(?:\s+and\s+fix)?\s+(?:the\s+|a\s+|any\s+|all\s+)?bugs?\b",
             r"\bhow\s+(?:would|do|does|can|could|should|to|might)\s+(?:you\s+|i\s+|we\s+|one\s+)?"
@@ -431,6 +431,8 @@ ENGLISH = Language(
             rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
             rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
             # "Compute the median per month in SQL": the work is done by the code asked for.
+            # (A verb, not the noun after an article: "I have a list of numbers in Python.")
+            r"(?<!\ba\s)(?<!\ban\s)(?<!\bthe\s)(?<!\bmy\s)(?<!\bour\s)(?<!\bthis\s)"
             r"\b(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             # "Write a trie with insert and search in Java": anything made in a programming language is code.
@@ -826,6 +828,13 @@ _SHOW_HOW = re.compile(
 )
 # A bare expression to work out: "3/4 + 1/8", "2.5 * 0.4 =", "(12 - 5)^2".
 _EXPRESSION = re.compile(r"[\s(]*[-\d.,]+(?:\s*[-+*/^×÷x%]\s*[(\s]*[-\d.,]+[)\s]*)+\s*[=?]?\s*")
+# A statement about oneself or one's things ("I have ...", "We use ...", "My app runs ..."), not a need.
+_STATEMENT = re.compile(
+    r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m|are|'re|is|was"
+    r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b"
+    r"(?![^.?!\n]*\b(?:want|need|would\s+like|how|help|please|trying\s+to|looking\s+for)\b)",
+    re.IGNORECASE,
+)
 _LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
@@ -885,9 +894,15 @@ _CONTENT_CODE = re.compile(
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
 # says nothing about maths; any other number, an operator or a maths word does.
 _FORMAT_COUNT = re.compile(
-    r"\d+\s+(?:words?|sentences?|paragraphs?|lines?|spaces?|tabs?|characters?|chars?|bullets?|bullet\s+points?"
+    r"\d+(?:st|nd|rd|th|er|e|ème|º|ª)\b|\d+\s+(?:words?|sentences?|paragraphs?|lines?|spaces?|tabs?|characters?|chars?|bullets?|bullet\s+points?"
     r"|points?|items?|examples?|pages?|minutes?|seconds?|steps?|columns?|rows?|emojis?|tweets?|slides?|wörter|sätze"
     r"|zeilen|mots|phrases|lignes|palabras|frases|líneas)\b",
+    re.IGNORECASE,
+)
+# Ideas or advice asked for are prose, whatever numbers come with them ("ideas for a 10th birthday party").
+_CONTENT_ADVICE = re.compile(
+    r"\b(?:ideas?|tips?|advice|suggestions?|recommendations?|pointers|hints?|inspiration|pros\s+and\s+cons|ideen|tipps?"
+    r"|ratschläge?|idées?|conseils?|ideas|consejos?|sugerencias?)\b",
     re.IGNORECASE,
 )
 _CONTENT_MATH = re.compile(
@@ -897,7 +912,9 @@ _CONTENT_MATH = re.compile(
     # Words that are verbs too ("Limit it to 3 bullet points", "I mean ...") only as nouns.
     r"|(?:the|its|a)\s+(?:mean|limit)|(?:mean|limit)\s+of"
     r"|average|expected\s+value|distribution|determinant|eigenvalues?|eigenvectors?|series|sequence|roots?"
-    r"|logarithm|exponent|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
+    r"|logarithm|exponent|rationals?|irrationals?|integers?|reals|real\s+numbers|natural\s+numbers|countabl[ey]"
+    r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
+    r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
     r"|gleichung|bruch|ableitung|wahrscheinlichkeit|varianz|mittelwert|summe|integral|grenzwert|folge|reihe|beweis"
     r"|équation|fraction|dérivée|probabilité|variance|moyenne|somme|limite|suite|série|intégrale|démonstration"
@@ -1038,6 +1055,12 @@ def _assemble(
         ):
             clauses = [(_RESULT_ROLE, start, end)]
         # An item under a lead-in is a part of its own ("(a) the variance (b) the standard deviation").
+        if (
+            guess and clauses and masked[end - 1] == "." and _STATEMENT.match(masked, body, end)
+            and not any(not weak and pattern.search(masked, body, end) for _, pattern, weak in table)
+        ):
+            # "I have a list of numbers in Python.": a statement about oneself asks nothing, whatever it names.
+            clauses = []
         continues = previous != OTHER and not under_lead_in and _CONTINUATION.match(masked, body, end) is not None
         detail = False
         if guess and not continues:
@@ -1147,6 +1170,8 @@ def _content_kind(words: str) -> str:
     """The kind of a request that no cue types, from what it is about: code, a result, or prose."""
     if _CONTENT_CODE.search(words):
         return _PROGRAM_ROLE
+    if _CONTENT_ADVICE.search(words):
+        return _PROSE_ROLE
     if _CONTENT_MATH.search(_FORMAT_COUNT.sub(" ", words)):
         return _RESULT_ROLE
     return _PROSE_ROLE
