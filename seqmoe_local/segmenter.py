@@ -1163,7 +1163,9 @@ def _assemble(
 
 def _strong_cue_in(words: str, limit: int, table: _Table) -> bool:
     """Whether a strong cue matches within words[:limit] ("Compare Python and Java for ..." is a verb's object)."""
-    return any(not weak and pattern.search(words, 0, limit) for _, pattern, weak in table)
+    return any(
+        not weak and (m := pattern.search(words)) is not None and m.start() < limit for _, pattern, weak in table
+    )
 
 
 def _content_kind(words: str) -> str:
