@@ -390,7 +390,7 @@ ENGLISH = Language(
             WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b",
         ),
         "code": (
-            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me)\s+"
+            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me|suggest|propose|offer)\s+"
             # Not "Define a function in mathematics.": a concept, explained. Not advice: "Give me
             # some tips for learning Rust." asks for prose.
             r"(?:me\s+|us\s+)?(?!(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?(?:tips|advice|ideas|suggestions"
@@ -405,6 +405,9 @@ ENGLISH = Language(
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
+            # Looking code over for faults is debugging: "Can you review this function for bugs?"
+            r"\b(?:review|check|scan|inspect|audit|go\s+over|look\s+over)\b[^.?!\n]{0,40}?\bfor\s+(?:any\s+|possible\s+)?"
+            r"(?:bugs?|errors?|mistakes|issues|problems|vulnerabilit(?:y|ies)|leaks?|race\s+conditions?)\b",
             # A change to code asked for: "Could you also handle the empty-string case?", "handle negative inputs".
             r"(?<!\bto\s)\bhandle\s+(?:the\s+|an?\s+)?(?:[\w-]+\s+){0,3}?(?:cases?|inputs?|errors?|exceptions?|values?"
             r"|strings?|lists?|arrays?|files?|numbers?|overflow|duplicates|unicode|timeouts?)\b",
@@ -436,7 +439,7 @@ ENGLISH = Language(
             r"\b(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             # "Write a trie with insert and search in Java": anything made in a programming language is code.
-            r"\b(?:write|build|create|make|produce|generate|give)\s+(?:me\s+|us\s+)?(?:an?|the|some|one)\b"
+            r"\b(?:write|build|create|make|produce|generate|give|show)\s+(?:me\s+|us\s+)?(?:an?|the|some|one)\b"
             # (its object may hold "and": "with insert and startsWith").
             r"[^.?!\n,;]*?\b(?:in|using)\s+" + _LANGS + r"(?![\w+#])",
             # "Convert this JSON to a Python dataclass", "Turn the table into Rust structs": code in a language.
@@ -820,7 +823,10 @@ _HEADLINE = re.compile(
 # loop.", "Show a short example where ...", "How would I copy the list instead?" after a Python block.
 _SHOW_HOW = re.compile(
     r"(?:[\s,;]|\b(?:and|then|also|please|now|finally|first|second|third|next|so|but|ok(?:ay)?)\b)*"
-    r"(?:(?:show|give)\s+(?:me\s+|us\s+)?(?:how\s+(?:to|i|we|you|one)\b|an?\s+(?:[\w-]+\s+){0,2}?(?:example|snippet"
+    # Changing "it" or "this" in a question about code changes the code: "Turn this into a list comprehension".
+    r"(?:(?:turn|convert|change|transform|rewrite|simplify|shorten|clean\s+up|speed\s+up|tidy\s+up)\s+(?:it|this|that"
+    r"|them|(?:the|my|this)\s+code)\b"
+    r"|(?:show|give)\s+(?:me\s+|us\s+)?(?:how\s+(?:to|i|we|you|one)\b|an?\s+(?:[\w-]+\s+){0,2}?(?:example|snippet"
     r"|demo)\b|the\s+(?:[\w-]+\s+)?(?:correct|right|proper|idiomatic|best|clean|safe|usual|fixed|corrected)\s+"
     r"(?:way|version)\b)|how\s+(?:do|would|can|could|should)\s+(?:i|we|you|one)\s+(?!(?:know|tell|decide|choose"
     r"|think|say|learn|pick|explain|understand|remember|read)\b)[^\W\d]+[^?\n]*\?)",
@@ -877,7 +883,8 @@ _NOT_IMPERATIVE = (
 )
 _IMPERATIVE = re.compile(
     _REQUEST_LEAD + r"(?!" + _NOT_IMPERATIVE + r"\b)(?![^\W\d]*(?:ing|[^e]ed|[^s]s)\b)[a-zß-öø-ÿœ]{2,}\s+"
-    r"(?:me\s+|us\s+|mir\s+|uns\s+|moi\s+)?(?:it|this|that|these|those|them|an?|the|my|your|our|some|all|each"
+    r"(?:me\s+|us\s+|mir\s+|uns\s+|moi\s+)?(?:it|this|that|these|those|them|an?|the|my|your|our|their|his|her|its"
+    r"|some|all|each"
     r"|every|both|daraus|damit|das|es|eine?[nmrs]?|die|den|dem|diese[nmrs]?|le|la|les|l['’]|un|une|des|du|ce|cette"
     r"|ces|el|los|las|una?|esto|esta|este|[-\d(])",
     re.IGNORECASE,
@@ -910,7 +917,7 @@ _CONTENT_MATH = re.compile(
     r"|probabilit(?:y|ies)|chances?|odds|likelihood|percentages?|percent|primes?|angles?|triangles?|circles?|area"
     r"|volume|perimeter|radius|diameter|sum|product|quotient|remainder|variance|standard\s+deviation|median"
     # Words that are verbs too ("Limit it to 3 bullet points", "I mean ...") only as nouns.
-    r"|(?:the|its|a)\s+(?:mean|limit)|(?:mean|limit)\s+of"
+    r"|(?:the|its|a)\s+(?:mean|limit|range|mode)|(?:mean|limit)\s+of"
     r"|average|expected\s+value|distribution|determinant|eigenvalues?|eigenvectors?|series|sequence|roots?"
     r"|logarithm|exponent|rationals?|irrationals?|integers?|reals|real\s+numbers|natural\s+numbers|countabl[ey]"
     r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
@@ -1134,7 +1141,9 @@ def _assemble(
             # verb under a lead-in that asks nothing name what to work out (a maths quantity) or explain
             # (an indirect question); other items (requirements, data) stay context.
             words = _squeeze(masked, body, end)[0]
-            if _WH.match(words):
+            if _IMPERATIVE.match(words):
+                pass  # a step of a program described ("2. Print their sum."), not a quantity asked for
+            elif _WH.match(words):
                 clauses = [(_PROSE_ROLE, start, end)]
             elif _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words):
                 clauses = [(_RESULT_ROLE, start, end)]
@@ -1152,7 +1161,7 @@ def _assemble(
             items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
             continue
         untyped.append((start, body, end))
-        context_items = masked[end - 1] == ":" or under_lead_in
+        context_items = True  # items after context: "Scores: 72, 85, 90. (a) the mean (b) the range"
         joins_previous = segments and (start in fence_starts or previous == OTHER or continues or detail)
         if joins_previous:
             segments[-1] = (segments[-1][0], segments[-1][1], end)
