@@ -371,6 +371,7 @@ ENGLISH = Language(
             r"\b(?:suggest|recommend|propose|name)\s+(?:me\s+)?(?:some|a\s+few|a\s+couple|several|good|possible"
             r"|alternative|two|three|four|five|ten|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:algorithms?|data\s+structures?|primes?"
             r"|numbers?|solutions?|examples?)\b)",
+            r"\b(?:suggest|recommend)\b(?!-)",
             r"\bgive\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list|checklist|itinerary|agenda|outline|overview|rundown)\b",
             # Planning advice: "Plan a week of dinners", "Draw up a study schedule", "Map out my first month".
             r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some|out)\b",
@@ -841,6 +842,9 @@ _STATEMENT = re.compile(
     r"(?![^.?!\n]*\b(?:want|need|would\s+like|how|help|please|trying\s+to|looking\s+for)\b)",
     re.IGNORECASE,
 )
+_WH_RESULT = re.compile(
+    r"(?:where|when|whether|which|for\s+which|wo|wann|ob|où|quand|si|dónde|cuándo)\b", re.IGNORECASE
+)
 _LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
@@ -895,7 +899,10 @@ _CONTENT_CODE = re.compile(
     r"\b" + _CODE_NOUN + r"|\b(?:" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|"
     + _ES_CODE_NOUN + r"|" + _TECH + r"|bash|shell|cron|dockerfile|recursive|iterative|rekursive?n?|récursive?"
     r"|recursiv[ao]|excel|spreadsheets?|google\s+sheets|vba|git|github|kubernetes|k8s|terminal|compiler?|compiles?"
-    r"|linter|npm|pip|cargo|maven|gradle|yaml|regexp?|one-liner|unit\s+tests?|pytest|junit)\b",
+    r"|linter|npm|pip|cargo|maven|gradle|yaml|regexp?|one-liner|unit\s+tests?|pytest|junit"
+    # Constructs of programs: "Use a generator instead.", "Do it with a dict comprehension."
+    r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?|promises?"
+    r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?)\b",
     re.IGNORECASE,
 )
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
@@ -921,7 +928,9 @@ _CONTENT_MATH = re.compile(
     r"|average|expected\s+value|distribution|determinant|eigenvalues?|eigenvectors?|series|sequence|roots?"
     r"|logarithm|exponent|rationals?|irrationals?|integers?|reals|real\s+numbers|natural\s+numbers|countabl[ey]"
     r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
-    r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
+    r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices"
+    r"|dimensions|length|width|height|ratio|proportion|speed|velocity|acceleration|increasing|decreasing|concave"
+    r"|convex|maxim(?:um|a)|minim(?:um|a)|critical\s+points?|extrema|asymptotes?|intercepts?|zeros|slope|gradient|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
     r"|gleichung|bruch|ableitung|wahrscheinlichkeit|varianz|mittelwert|summe|integral|grenzwert|folge|reihe|beweis"
     r"|équation|fraction|dérivée|probabilité|variance|moyenne|somme|limite|suite|série|intégrale|démonstration"
@@ -1144,7 +1153,9 @@ def _assemble(
             if _IMPERATIVE.match(words):
                 pass  # a step of a program described ("2. Print their sum."), not a quantity asked for
             elif _WH.match(words):
-                clauses = [(_PROSE_ROLE, start, end)]
+                # "where it is increasing" is a result; "what the deviation tells us" is prose.
+                math = _RESULT_ROLE if _CONTENT_MATH.search(_DIGITS.sub(" ", words)) else _PROSE_ROLE
+                clauses = [(math if _WH_RESULT.match(words) else _PROSE_ROLE, start, end)]
             elif _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words):
                 clauses = [(_RESULT_ROLE, start, end)]
         if about_code and not continues:
