@@ -496,3 +496,65 @@ def test_cue_order_breaks_ties() -> None:
 def test_is_deterministic() -> None:
     query = CASES[0][0]
     assert segment(query) == segment(query)
+
+
+# The structural rules of round 8, each on wording that is in no corpus batch: the set of task
+# kinds only (where the parts end is checked by the table above and by the corpus).
+GENERAL_RULES = [
+    # a headline request without a verb: its head noun types it, its complement's verbs describe it
+    ("SQL query for the ten most recent orders per customer, please.", {"code"}),
+    ("Bash one-liner to count lines in all .py files?", {"code"}),
+    ("C++ template for a fixed-size ring buffer, please.", {"code"}),
+    ("Formula for compound interest with monthly compounding?", {"solve"}),
+    ("Eine Python-Funktion, die doppelte Einträge aus einer Liste entfernt, bitte.", {"code"}),
+    ("Script Bash qui supprime les fichiers de plus de 30 jours ?", {"code"}),
+    ("Una consulta SQL para contar usuarios activos por día.", {"code"}),
+    ("Compare Python and JavaScript for writing backend services.", {"explain"}),
+    # an elliptical question is typed by its content; a real question opens with an auxiliary or a wh-word
+    ("Square root of 1764?", {"solve"}),
+    ("Expected value of a fair six-sided die?", {"solve"}),
+    ("Python or Go for a small web scraper?", {"explain"}),
+    # someone else's need
+    ("My sister needs a short script that renames her holiday photos by date.", {"code"}),
+    ("Mein Chef braucht ein Skript, das Logdateien archiviert.", {"code"}),
+    ("Mon équipe a besoin d'un script Bash pour sauvegarder une base MySQL.", {"code"}),
+    ("Mi jefe necesita una consulta SQL que liste los clientes sin pedidos.", {"code"}),
+    # verbs in every form: imperatives, infinitives of instructions, clitics, separable particles
+    ("Démontrer que la somme de deux nombres pairs est paire.", {"solve"}),
+    ("Justifier que la fonction exp est strictement croissante.", {"explain"}),
+    ("Hallar el área bajo la curva y = x^2 entre 0 y 3.", {"solve"}),
+    ("Explicar por qué el cielo es azul.", {"explain"}),
+    ("Fasse den Inhalt von Faust in drei Sätzen zusammen.", {"explain"}),
+    ("Rechne 15 % von 80 aus.", {"solve"}),
+    ("Go through the proof of Cantor's theorem step by step.", {"explain"}),
+    ("Establish a bijection between the naturals and the integers.", {"solve"}),
+    ("Add 2/3 and 5/6.", {"solve"}),
+    ("Suggest a good name for a golden retriever puppy.", {"explain"}),
+    ("Plan a week of vegetarian dinners for two.", {"explain"}),
+    # anything made in a programming language is code, in each language
+    ("Explain what a race condition is and show an example in Java.", {"explain", "code"}),
+    ("Beschreibe kurz TCP und schreibe dann einen einfachen UDP-Client in Python.", {"explain", "code"}),
+    # in a question about code, being shown how, or changing "this", asks for code
+    ("In Rust, why can't I move out of a borrowed vector? Show how to restructure it.", {"explain", "code"}),
+    ("Turn this into a list comprehension:\n```python\nout = []\nfor x in xs:\n    out.append(x * 2)\n```",
+     {"code"}),
+    ("Can you review this function for bugs?\n```python\ndef avg(xs):\n    return sum(xs) / len(xs)\n```", {"code"}),
+    # items without a verb after context: a maths quantity is solve, an indirect question explain
+    ("Here are my exam scores: 72, 85, 90, 64.\n(a) the mean\n(b) the range", {"solve"}),
+    ("For the data 1, 3, 5:\n(a) the variance\n(b) what the variance tells us", {"solve", "explain"}),
+    ("Quick ones:\n(i) 7 x 8\n(ii) 144 / 12", {"solve"}),
+    ("Steps:\n1. Read numbers from stdin.\n2. Print their sum.\nWrite this in C.", {"code"}),
+    # yes/no about mathematics is settled by proof; advice stays prose, numbers or not
+    ("Is every bounded sequence of reals convergent? Justify your answer.", {"solve", "explain"}),
+    ("Is it better to rent or buy in a city where prices rise 5% a year?", {"explain"}),
+    ("Need some ideas for a 10th birthday party.", {"explain"}),
+    # statements about oneself ask nothing, whatever they name
+    ("I have a list of numbers in Python.", set()),
+    ("Our team uses Postgres 15 on Ubuntu.", set()),
+    ("The function takes a list of integers and returns their sum.", set()),
+]
+
+
+@pytest.mark.parametrize(("query", "kinds"), GENERAL_RULES, ids=[re.sub(r"\W+", "_", q)[:40] for q, _ in GENERAL_RULES])
+def test_general_rules(query: str, kinds: set[str]) -> None:
+    assert {s.kind for s in segment(query)} - {OTHER} == kinds
