@@ -192,7 +192,9 @@ def _fr_verbs(*lemmas: str) -> str:
         else:
             forms.append(_accent_free(lemma[:-2]) + "(?:er|es|ez|ons|e)")
     alternation = "|".join(forms)
-    return rf"\b{_NOT_AFTER_ARTICLE}(?:{alternation})(?:-(?:moi|nous|le|la|les|lui|leur|en|y))*\b(?![(-])"
+    # (The look-behinds only where a form starts: they are the costly part.)
+    clitics = r"(?:-(?:moi|nous|le|la|les|lui|leur|en|y))*"
+    return rf"\b(?={alternation}){_NOT_AFTER_ARTICLE}(?:{alternation}){clitics}\b(?![(-])"
 
 
 def _es_verbs(*lemmas: str) -> str:
@@ -213,7 +215,8 @@ def _es_verbs(*lemmas: str) -> str:
         if imperative_stem:
             forms.append(_accent_free(imperative_stem) + "[aeáé]")
     alternation = "|".join(forms)
-    return rf"\b{_NOT_AFTER_ARTICLE}(?:{alternation})(?:me|nos|te|le|les|lo|la|los|las|se)?(?:lo|la|los|las)?\b(?![(-])"
+    clitics = r"(?:me|nos|te|le|les|lo|la|los|las|se)?(?:lo|la|los|las)?"
+    return rf"\b(?={alternation}){_NOT_AFTER_ARTICLE}(?:{alternation}){clitics}\b(?![(-])"
 
 
 def _de_verbs(*lemmas: str) -> str:
@@ -436,8 +439,8 @@ ENGLISH = Language(
             rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
             # "Compute the median per month in SQL": the work is done by the code asked for.
             # (A verb, not the noun after an article: "I have a list of numbers in Python.")
-            r"(?<!\ba\s)(?<!\ban\s)(?<!\bthe\s)(?<!\bmy\s)(?<!\bour\s)(?<!\bthis\s)"
-            r"\b(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
+            r"\b(?=[cfglsrdop])(?<!\ba\s)(?<!\ban\s)(?<!\bthe\s)(?<!\bmy\s)(?<!\bour\s)(?<!\bthis\s)"
+            r"(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             # "Write a trie with insert and search in Java": anything made in a programming language is code.
             r"\b(?:write|build|create|make|produce|generate|give|show)\s+(?:me\s+|us\s+)?(?:an?|the|some|one)\b"
@@ -1090,7 +1093,7 @@ def _assemble(
             ):
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
-            elif (headline := _HEADLINE.match(words)) and (
+            elif len(clauses) <= 1 and (headline := _HEADLINE.match(words)) and (
                 not clauses or (
                     len(clauses) == 1 and headline.group("complement")
                     and not _strong_cue_in(words, headline.start("complement"), table)
