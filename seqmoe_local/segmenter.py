@@ -65,6 +65,33 @@ Algorithm, in four passes over the query:
      its cost or a probability ("What is the time complexity of this?");
    - a yes/no question that only the question fallback types, right after a solve task, is
      solve ("Prove X. Does it still hold if G is not connected?"), unless it asks for advice.
+   Round 8 added rules about the shape of a unit rather than its phrases:
+   - a headline, a request without a verb, is a task: a noun phrase naming a deliverable (a
+     code noun in any of the four languages, any noun after a programming language's name, a
+     formula, a proof, a summary), then what it is for ("Python function to flatten a list,
+     please.", "Dockerfile for a Node app", "Bash script: rename ...", "Regex for UK
+     postcodes?"). Its head noun types it, and the verbs of its complement describe the
+     deliverable, so they do not type it ("Bash one-liner to count lines?" is code), unless a
+     cue begins before the head ("Compare Python and Java for ...", "Prueba que ..."). One of
+     the same kind right after a task is a detail of it ("Write a SQL query ... Schema: ...");
+   - an elliptical question (one that opens with no auxiliary, wh-word or pronoun subject, and
+     that only the question fallback types) is typed by its content ("Chance that both are
+     aces?", "And the derivative of that?"), unless it weighs a choice ("Python or Go for ...?");
+     a yes/no question about mathematics is solve; advice stays prose, numbers or not;
+   - a statement of need by someone else ("Our team needs a formula ...", "Mein Chef braucht
+     ein Skript ...") is a request like "I need ...";
+   - list items without a verb after context are parts of their own: a maths quantity ("(a) the
+     variance"), a bare expression ("7 x 8") or a where/when/whether item about maths is solve,
+     another indirect question explain; items that read as program steps stay context;
+   - in a question about code (a fenced block, or a programming language or library named),
+     being shown how ("Show how to restructure the loop", "How would I copy the list
+     instead?") or changing "it"/"this" ("Turn this into a list comprehension") asks for code;
+   - a first-person statement that only weak cues type ("I have a list of numbers in Python.")
+     is context.
+   Verbs of German, French and Spanish are listed once as lemmas (`_de_verbs`, `_fr_verbs`,
+   `_es_verbs`) and matched in each imperative form, the infinitive of written instructions
+   ("Montrer qu'...", "Demostrar que"), with clitics ("explícamelo") and separable particles
+   ("Fasse ... zusammen"); a form after an article is a noun ("un intérprete").
    These guesses use only the built-in roles (solve, explain, code); a cue table from
    models.toml without them makes none.
 
