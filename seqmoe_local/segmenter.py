@@ -276,6 +276,11 @@ ENGLISH = Language(
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             r"\bshow\s+that\b",
+            # "Show it is bounded", "Show every tree is bipartite": "that" left out.
+            r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+[\w-]+|[a-z](?:_\w+)?)\s+(?:is|are|has|have|must"
+            r"|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies)\b",
+            # "What's the best, average and worst case of insertion sort?": a cost.
+            r"\bwhat(?:'s|’s|\s+is|\s+are)\s+the\s+(?:[\w,-]+\s+){0,4}?cases?\s+(?:running\s+time\s+|complexity\s+)?(?:of|for)\b",
             # Arithmetic on numbers given: "Add 2/3 and 5/6", "Multiply 12 by 7", "Add up 3, 4 and 5".
             r"\b(?:add|subtract|multiply|divide|sum|total|average|double|halve|square|cube|negate)\s+(?:up\s+)?"
             r"(?:together\s+)?(?:the\s+numbers\s+)?[-\d(√]",
@@ -316,7 +321,8 @@ ENGLISH = Language(
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
             r"|length|height|weight|mass|growth\s+rate)\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
-            r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|worth|ok|okay|safe|a\s+good\s+idea)\b)"
+            r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|worth|ok|okay|safe|a\s+good\s+idea|normal|common|usual"
+            r"|typical|healthy|fine|legal|bad)\b)"
             r"(?=[^?\n]*\d[^?\n]*\?)",
             # "What percentage ...?", "What score do I need ...?": a quantity asked for.
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
@@ -767,7 +773,8 @@ _INDIRECT = re.compile(
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Such a question asks for a result unless it asks for advice ("Should we ...?").
-_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+it\s+(?:be\s+)?(?:better|wise|worth|ok|okay|safe)\b",
+_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+it\s+(?:be\s+)?(?:better|wise|worth|ok|okay|safe|normal"
+                     r"|common|usual|typical|healthy|fine|legal|bad)\b",
                      re.IGNORECASE)
 # ... or one anywhere in it: "Which distro do you recommend?", "Which one needs more attention?"
 _ADVICE_WITHIN = re.compile(
@@ -845,7 +852,10 @@ _HEADLINE = re.compile(
     + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound)"
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
-    r"(?:(?P<complement>\s+(?:for|to|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b)"
+    r"(?:(?P<complement>\s+(?:for|to|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
+    # ("An HTML page with a login form, please.": "with" only in a request that says please or asks.)
+    r"|\s+(?:with|using|mit|avec|con)\b(?=[^\n]*(?:\bplease\b|\bbitte\b|s['’]il\s+(?:te|vous)\s+pla[iî]t|por\s+favor"
+    r"|\?\s*$)))"
     r"|(?=\s*(?:[:?,]|$)))",
     re.IGNORECASE,
 )

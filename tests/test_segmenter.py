@@ -548,6 +548,9 @@ GENERAL_RULES = [
     ("Is every bounded sequence of reals convergent? Justify your answer.", {"solve", "explain"}),
     ("Is it better to rent or buy in a city where prices rise 5% a year?", {"explain"}),
     ("Need some ideas for a 10th birthday party.", {"explain"}),
+    ("Is it normal for a cat to sleep 16 hours a day?", {"explain"}),
+    ("Let (a_n) be Cauchy. Show it is bounded.", {"solve"}),
+    ("An HTML page with a centered login form, please.", {"code"}),
     # statements about oneself ask nothing, whatever they name
     ("I have a list of numbers in Python.", set()),
     ("Our team uses Postgres 15 on Ubuntu.", set()),
