@@ -319,7 +319,7 @@ ENGLISH = Language(
             r"(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
-            r"|length|height|weight|mass|growth\s+rate)\b",
+            r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation)\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
             r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|worth|ok|okay|safe|a\s+good\s+idea|normal|common|usual"
             r"|typical|healthy|fine|legal|bad)\b)"
@@ -349,7 +349,8 @@ ENGLISH = Language(
             r"\b(?:check|decide|verify|test|determine)\s+(?:whether|if|that)\b",
             r"\b(?:order|sort|arrange|rank)\s+(?:these|the\s+following|them)\b",
             # Coming up with an algorithm is solving; describing a known one is explaining.
-            r"\b(?:give|present|propose|describe|outline|sketch|suggest)\s+an?\s+(?:[\w()^+*/,-]+\s+){0,4}?"
+            r"\b(?:give|present|propose|describe|outline|sketch|suggest)(?:\s+and\s+(?:analy[sz]e|prove|justify|implement))?"
+            r"\s+an?\s+(?:[\w()^+*/,-]+\s+){0,4}?"
             r"(?:algorithm|data\s+structure|procedure|scheme|strategy|protocol|reduction)\b",
             r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
             r"|closed\s+form|sequence|matrix|instance)\b",
@@ -408,7 +409,7 @@ ENGLISH = Language(
             r"|alternative|two|three|four|five|ten|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:algorithms?|data\s+structures?|primes?"
             r"|numbers?|solutions?|examples?)\b)",
             r"\b(?:suggest|recommend)\b(?!-)",
-            r"\bgive\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list|checklist|itinerary|agenda|outline|overview|rundown)\b",
+            r"\b(?:give|make|write|prepare|put\s+together)\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list|checklist|itinerary|agenda|outline|overview|rundown)\b",
             # Planning advice: "Plan a week of dinners", "Draw up a study schedule", "Map out my first month".
             r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some|out)\b",
             r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
