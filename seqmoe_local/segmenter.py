@@ -443,6 +443,9 @@ ENGLISH = Language(
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
+            # An example in a language is code, also as an extra: "..., with a short SQL example."
+            r"\b(?:with|including|plus|and)\s+(?:an?\s+)?(?:[\w-]+\s+)?" + _LANGS
+            + r"\s+(?:example|snippet|sample|demo)s?\b",
             # Looking code over for faults is debugging: "Can you review this function for bugs?"
             r"\b(?:review|check|scan|inspect|audit|go\s+over|look\s+over)\b[^.?!\n]{0,40}?\bfor\s+(?:any\s+|possible\s+)?"
             r"(?:bugs?|errors?|mistakes|issues|problems|vulnerabilit(?:y|ies)|leaks?|race\s+conditions?)\b",
@@ -824,7 +827,8 @@ _ASK = (
     r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a)\s+(?:please\s+|bitte\s+|mir\s+|me\s+)?"
     # Not advice or opinion asked for ("Would you recommend Go for a CLI?"): that is a question.
     r"(?!(?:help|tell|explain|recommend|suggest|say|agree|mind|know|think|believe|prefer|consider|rather|like|be"
-    r"|advise|expect|guess|use|pick|choose|go|remember|recall|see|imagine|trust)\b)[^\W\d]+\s+"
+    # ("Could you use recursion instead?" asks for a change, though.)
+    r"|advise|expect|guess|use(?![^?\n]*\binstead\b)|pick|choose|go|remember|recall|see|imagine|trust)\b)[^\W\d]+\s+"
 )
 _STRONG_REQUEST = re.compile(
     _REQUEST_LEAD + r"(?:" + _NEED + r"|" + _ASK + r"|[^\W\d]+-(?:moi|nous)\b"
@@ -888,6 +892,7 @@ _WH_RESULT = re.compile(
 )
 _LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
+_ON_IT = re.compile(_REQUEST_LEAD + r"[^\W\d]+\s+(?:it|this|them|the\s+code|my\s+code)\b", re.IGNORECASE)
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
 # What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
 # that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
@@ -943,7 +948,8 @@ _CONTENT_CODE = re.compile(
     r"|linter|npm|pip|cargo|maven|gradle|yaml|regexp?|one-liner|unit\s+tests?|pytest|junit"
     # Constructs of programs: "Use a generator instead.", "Do it with a dict comprehension."
     r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?|promises?"
-    r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?)\b",
+    r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?"
+    r"|recursion|memoi[sz]ation|caching|iteration)\b",
     re.IGNORECASE,
 )
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
@@ -1200,7 +1206,11 @@ def _assemble(
             elif _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words):
                 clauses = [(_RESULT_ROLE, start, end)]
         if about_code and not continues:
-            if not clauses and _SHOW_HOW.match(masked, body, end):
+            if not clauses and (
+                _SHOW_HOW.match(masked, body, end)
+                or (not under_lead_in and _IMPERATIVE.match(masked, body, end) and _ON_IT.match(masked, body, end))
+            ):
+                # "Reshape it to 3x2." after a numpy block: an imperative on the code is a change to it.
                 clauses = [(_PROGRAM_ROLE, start, end)]
             # "Show how to restructure the loop", "How would I copy the list instead?" in a question about code.
             clauses = [
