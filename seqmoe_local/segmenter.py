@@ -161,7 +161,8 @@ _IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#]
 # ("Find x, then write it in Python").
 _SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y|luego)\b)[^.?!\n,;()])*?"
 # Something to compute in a follow-up ("What about 7 * 8?", "And for n = 10?").
-_MATHY = _SAME_CLAUSE + r"(?:\d|[=+*/^])"
+# (Not a digit that names a thing: "the 3D case", "10th grade", "4K video".)
+_MATHY = _SAME_CLAUSE + r"(?:\d(?!\d*(?:d|k|st|nd|rd|th)\b)|[=+*/^])"
 _REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
 
 # What "write a ..." must be about to be code.
@@ -394,6 +395,8 @@ ENGLISH = Language(
             # A typical duration or amount is general knowledge, not a sum: "How long does it usually take?"
             r"\bhow\s+(?:long|much|many|often)\s+(?:does|do|should|will|would|can)\s+(?:it|one|you|i|we|people|they)\s+"
             r"(?:usually|typically|normally|generally|commonly)\b",
+            # "How long should I boil an egg?": advice, when no numbers make it a sum.
+            r"\bhow\s+(?:long|much|many|often)\s+should\s+(?:i|we|you|one)\b(?![^?\n]*\d)",
             r"\bshow\s+(?:your|the|all|each|every|me\s+the)\s+(?:work|working|steps?|reasoning|calculations?"
             r"|derivation)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
@@ -879,7 +882,9 @@ _SHOW_HOW = re.compile(
     re.IGNORECASE,
 )
 # A bare expression to work out: "3/4 + 1/8", "2.5 * 0.4 =", "(12 - 5)^2".
-_EXPRESSION = re.compile(r"[\s(]*[-\d.,]+(?:\s*[-+*/^×÷x%]\s*[(\s]*[-\d.,]+[)\s]*)+\s*[=?]?\s*")
+# (Terms are numbers or a letter with a coefficient and a power: "x^2 + 1", "2x - 7".)
+_TERM = r"[\s(]*(?:[-\d.,]*[a-z](?![a-z])|[-\d.,]+)(?:\^\d+)?[)\s]*"
+_EXPRESSION = re.compile(_TERM + r"(?:[-+*/^×÷x%]" + _TERM + r")+[=?]?\s*", re.IGNORECASE)
 # A statement about oneself or one's things ("I have ...", "We use ...", "My app runs ..."), not a need.
 _STATEMENT = re.compile(
     r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m|are|'re|is|was"
@@ -893,6 +898,11 @@ _WH_RESULT = re.compile(
 _LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
 _ON_IT = re.compile(_REQUEST_LEAD + r"[^\W\d]+\s+(?:it|this|them|the\s+code|my\s+code)\b", re.IGNORECASE)
+# In a question about code, being shown how to do something is a cue for code of its own, so that it
+# starts a clause: "Explain Rust's Option type and show how to unwrap it safely."
+_CODE_CONTEXT_CUES: _Table = (
+    ("code", re.compile(r"\b(?:show|give)\s+(?:me\s+|us\s+)?how\s+to\b", re.IGNORECASE), False),
+)
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
 # What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
 # that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
@@ -976,6 +986,8 @@ _CONTENT_MATH = re.compile(
     r"|logarithm|exponent|rationals?|irrationals?|integers?|reals|real\s+numbers|natural\s+numbers|countabl[ey]"
     r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
     r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices"
+    r"|(?:hilbert|banach|metric|topological|normed|measure|sample)\s+spaces?|compact|reflexive|separable|finite-dimensional"
+    r"|infinite-dimensional|manifolds?|homeomorphic|polynomials?"
     r"|dimensions|length|width|height|ratio|proportion|speed|velocity|acceleration|increasing|decreasing|concave"
     r"|convex|maxim(?:um|a)|minim(?:um|a)|critical\s+points?|extrema|asymptotes?|intercepts?|zeros|slope|gradient|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
@@ -1108,7 +1120,7 @@ def _assemble(
             continue
         items_detail = False
         under_lead_in, context_items = context_items and is_item, False
-        clauses = _clauses(masked, start, body, end, table)
+        clauses = _clauses(masked, start, body, end, table + _CODE_CONTEXT_CUES if about_code else table)
         if (
             clauses and previous == OTHER and segments and masked[end - 1] == "?"
             and _weak_only(masked, body, end, table) and not _ADVICE.match(masked, body, end)
@@ -1223,7 +1235,8 @@ def _assemble(
             items_detail = clauses[-1][0] == _PROGRAM_ROLE and masked[end - 1] == ":"
             continue
         untyped.append((start, body, end))
-        context_items = True  # items after context: "Scores: 72, 85, 90. (a) the mean (b) the range"
+        # Items after context: "Scores: 72, 85, 90. (a) the mean (b) the range" (not items after a task's items).
+        context_items = under_lead_in or not is_item
         joins_previous = segments and (start in fence_starts or previous == OTHER or continues or detail)
         if joins_previous:
             segments[-1] = (segments[-1][0], segments[-1][1], end)
