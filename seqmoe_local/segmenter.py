@@ -86,8 +86,11 @@ Algorithm, in four passes over the query:
    - in a question about code (a fenced block, or a programming language or library named),
      being shown how ("Show how to restructure the loop", "How would I copy the list
      instead?") or changing "it"/"this" ("Turn this into a list comprehension") asks for code;
+     An example in a language is code, also as an extra ("..., with a short SQL example"), and
+     in a question about code an imperative on "it" ("Reshape it to 3x2.") changes the code;
    - a first-person statement that only weak cues type ("I have a list of numbers in Python.")
-     is context.
+     is context, and advice ("Is it normal ...?", "ideas for a 10th birthday") is prose
+     whatever numbers it holds.
    Verbs of German, French and Spanish are listed once as lemmas (`_de_verbs`, `_fr_verbs`,
    `_es_verbs`) and matched in each imperative form, the infinitive of written instructions
    ("Montrer qu'...", "Demostrar que"), with clitics ("explícamelo") and separable particles
