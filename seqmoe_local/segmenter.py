@@ -322,7 +322,8 @@ ENGLISH = Language(
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
             r"(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
-            r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope"
+            r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope|chance|odds"
+            r"|likelihood"
             r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation)\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
             r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|worth|ok|okay|safe|a\s+good\s+idea|normal|common|usual"
@@ -370,7 +371,8 @@ ENGLISH = Language(
             rf"^and\s+(?:for|with|if|when|at)\b{_MATHY}",
             # A question that names no task but holds a number asks for a result. (Matched from the
             # number on, so any other weak cue earlier in the question comes first.)
-            WEAK + r"\d[^\n]*\?$",
+            # (Not a digit inside a name: "an S3 bucket", "IPv4", "EC2".)
+            WEAK + r"(?<![^\W\d_])\d[^\n]*\?$",
             # "Help me split a 96 dollar bill ...": a request without a task verb, with numbers to work on.
             WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b(?=[^\n]*\d)",
         ),
@@ -458,7 +460,9 @@ ENGLISH = Language(
             # A change to code asked for: "Could you also handle the empty-string case?", "handle negative inputs".
             r"(?<!\bto\s)\bhandle\s+(?:the\s+|an?\s+)?(?:[\w-]+\s+){0,3}?(?:cases?|inputs?|errors?|exceptions?|values?"
             r"|strings?|lists?|arrays?|files?|numbers?|overflow|duplicates|unicode|timeouts?)\b",
-            r"\bcode\s+(?:up|it|this|that|a|an|the|me|us)\b",
+            # (Not the noun: "Java code that I inherited ...", "the code that runs ...".)
+            r"\bcode\s+(?:up|it|this|that(?!\s+(?:i|we|you|he|she|they|my|our|your|is|was|runs|uses|has|does)\b)|a|an"
+            r"|the|me|us)\b",
             # "Write it in Go", "Turn that into Java", "Do it again using Rust": the same work, in a language.
             r"\b(?:write|do|redo|implement|code|rewrite|port|move|turn|translate|convert|put|solve|try|show)\s+"
             rf"(?:it|this|that|them|the\s+same)\s+(?:again\s+|over\s+)?(?:in|into|to|using)\s+{_LANGS}(?![\w+#])",
@@ -907,6 +911,19 @@ _CODE_CONTEXT_CUES: _Table = (
     ("code", re.compile(r"\b(?:show|give)\s+(?:me\s+|us\s+)?how\s+to\b", re.IGNORECASE), False),
 )
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
+# A unit that says please or asks a question.
+_ASKS = re.compile(r"\bplease\b|\bbitte\b|s['’]il\s+(?:te|vous)\s+pla[iî]t|\bpor\s+favor\b|\?\s*$", re.IGNORECASE)
+# A main verb after a noun phrase makes it a statement's subject ("... runs every night", "... is hard",
+# "Java code that I inherited uses ..."); a verb after "that", "to", "which" without a subject of
+# its own belongs to a clause that describes the noun ("function that returns ...", "script to rename ...").
+_MAIN_VERB = re.compile(
+    r"(?:(?!\b(?:that|which|who|to|where|when|if|die|das|der|qui|que|pour|para|um|zu)\s+(?!(?:i|we|you|he|she|they|it"
+    r"|ich|wir|je|nous|yo)\b))[^.?!\n])*?\b(?:is|are|was|were|isn't|aren't|wasn't|has|have|had|does|do|did|doesn't"
+    r"|don't|didn't|can't|won't|keeps|kept|fails|failed|crashes|crashed|runs|ran|uses|used|breaks|broke|takes|took"
+    r"|throws|threw|seems|looks|works|worked|gets|got|stopped|stops|hangs|leaks|ist|sind|war|hat|est|sont|était"
+    r"|es|son|era|tiene)\b",
+    re.IGNORECASE,
+)
 # What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
 # that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
 _QUESTION_OPENER = re.compile(
@@ -962,7 +979,8 @@ _CONTENT_CODE = re.compile(
     # Constructs of programs: "Use a generator instead.", "Do it with a dict comprehension."
     r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?|promises?"
     r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?"
-    r"|recursion|memoi[sz]ation|caching|iteration)\b",
+    r"|recursion|memoi[sz]ation|caching|iteration|terraform|ansible|helm|nginx|systemd|cloudformation|kubectl"
+    r"|webpack|eslint|cmake|config)\b",
     re.IGNORECASE,
 )
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
@@ -979,6 +997,8 @@ _CONTENT_ADVICE = re.compile(
     r"|ratschläge?|idées?|conseils?|ideas|consejos?|sugerencias?)\b",
     re.IGNORECASE,
 )
+# A token of letters and digits names a thing ("S3", "EC2", "IPv4", "H200"), it is no number.
+_NAMED_NUMBER = re.compile(r"\b[^\W\d_]+\d\w*")
 _CONTENT_MATH = re.compile(
     r"\d|[=+*/^<>]|\b(?:equations?|fractions?|decimals?|integrals?|derivatives?|matri(?:x|ces)|polynomials?"
     r"|probabilit(?:y|ies)|chances?|odds|likelihood|percentages?|percent|primes?|angles?|triangles?|circles?|area"
@@ -1152,12 +1172,7 @@ def _assemble(
             ):
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
-            elif len(clauses) <= 1 and (headline := _HEADLINE.match(words)) and (
-                not clauses or (
-                    len(clauses) == 1 and headline.group("complement")
-                    and not _strong_cue_in(words, headline.start("complement"), table)
-                )
-            ):
+            elif (headline := _HEADLINE.match(words)) and _is_headline(words, headline, clauses, table):
                 # "Python function to flatten a list, please.", "Dockerfile for a Node app", "Bash one-liner to
                 # count lines?": a request without a verb; the verbs of what it is for describe it.
                 kind = _content_kind(words)
@@ -1248,6 +1263,28 @@ def _assemble(
     return segments, untyped
 
 
+def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, int, int]], table: _Table) -> bool:
+    """Whether a unit that opens like a headline is a request without a verb, not a statement or a verb's object.
+
+    Not when the noun phrase is the subject of a main verb ("A Python script for backups runs every
+    night.", "Regex for emails is hard."), unless the unit asks (a question, "please", a colon
+    after the head); when cues match, only if none begins before the complement and no joining
+    word follows it (the complement's verbs describe the deliverable).
+    """
+    complement = headline.start("complement") if headline.group("complement") else headline.end()
+    asks = headline.group("complement") is None and words[headline.end() :].lstrip()[:1] in (":", "?") or bool(
+        _ASKS.search(words)
+    )
+    if not asks and _MAIN_VERB.match(words, complement):
+        return False
+    if not clauses:
+        return True
+    return (
+        headline.group("complement") is not None and not _strong_cue_in(words, complement, table)
+        and not _JOINING_WORD.search(words, complement)
+    )
+
+
 def _strong_cue_in(words: str, limit: int, table: _Table) -> bool:
     """Whether a strong cue matches within words[:limit] ("Compare Python and Java for ..." is a verb's object)."""
     return any(
@@ -1261,7 +1298,7 @@ def _content_kind(words: str) -> str:
         return _PROGRAM_ROLE
     if _CONTENT_ADVICE.search(words):
         return _PROSE_ROLE
-    if _CONTENT_MATH.search(_FORMAT_COUNT.sub(" ", words)):
+    if _CONTENT_MATH.search(_FORMAT_COUNT.sub(" ", _NAMED_NUMBER.sub(" ", words))):
         return _RESULT_ROLE
     return _PROSE_ROLE
 

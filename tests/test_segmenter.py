@@ -510,6 +510,11 @@ GENERAL_RULES = [
     ("Script Bash qui supprime les fichiers de plus de 30 jours ?", {"code"}),
     ("Una consulta SQL para contar usuarios activos por día.", {"code"}),
     ("Compare Python and JavaScript for writing backend services.", {"explain"}),
+    # ... but not the subject of a statement
+    ("A Python script for backups runs every night. Why might it fail with a permission error?", {"explain"}),
+    ("Regex for emails is notoriously hard. What makes it so difficult?", {"explain"}),
+    ("Java code that I inherited uses raw types everywhere. Is that a problem?", {"explain"}),
+    ("Terraform config for an S3 bucket with versioning?", {"code"}),
     # an elliptical question is typed by its content; a real question opens with an auxiliary or a wh-word
     ("Square root of 1764?", {"solve"}),
     ("Expected value of a fair six-sided die?", {"solve"}),
