@@ -417,6 +417,16 @@ ENGLISH = Language(
             r"|alternative|two|three|four|five|ten|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:algorithms?|data\s+structures?|primes?"
             r"|numbers?|solutions?|examples?)\b)",
             r"\b(?:suggest|recommend)\b(?!-)",
+            # Prose to produce or edit: "Fix the grammar: ...",
+            # "List three causes of ...", "Name the planets", "Check my proof: ...".
+            r"\b(?:fix|correct|improve|polish|check)\s+(?:the|my|this|its)\s+(?:grammar|spelling|wording|punctuation|style"
+            r"|phrasing|tone)\b",
+            r"\b(?:check|review|look\s+over|critique)\s+(?:my|our|this)\s+(?:proof|essay|argument|reasoning|writing|text"
+            r"|paragraph|letter|email|cv|resume)\b",
+            r"\b(?:list|name|give|mention|identify)\s+(?:me\s+)?(?:the\s+)?(?:two|three|four|five|six|seven|eight|nine|ten"
+            r"|a\s+few|several|some|main|key|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:primes?|numbers?|solutions?|roots?|factors?"
+            r"|divisors?|multiples?|integers?|terms?|digits?)\b)",
+            r"\bname\s+(?:the|all|every|each)\b",
             r"\b(?:give|make|write|prepare|put\s+together)\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list|checklist|itinerary|agenda|outline|overview|rundown)\b",
             # Planning advice: "Plan a week of dinners", "Draw up a study schedule", "Map out my first month".
             r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some|out)\b",
@@ -561,6 +571,8 @@ GERMAN = Language(
             r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
             r"\bwas\s+(?:ist|sind|bedeutet|bedeuten|passiert|macht|gibt|tut)\b",
             r"^und\s+(?:für|fuer|mit|wenn|bei)\b",
+            r"\b(?:gib|geben\s+sie)\s+(?:mir|uns)\s+(?:ein\s+paar\s+|einige\s+)?(?:tipps|ratschläge|ideen|vorschläge"
+            r"|empfehlungen)\b",
             _de_verbs("erklären", "beschreiben", "begründen", "vergleichen", "erläutern", "diskutieren",
                       "interpretieren", "definieren", "veranschaulichen", "schildern", "zusammen+fassen", "dar+stellen",
                       "dar+legen"),
@@ -787,8 +799,8 @@ _INDIRECT = re.compile(
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Such a question asks for a result unless it asks for advice ("Should we ...?").
-_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+it\s+(?:be\s+)?(?:better|wise|worth|ok|okay|safe|normal"
-                     r"|common|usual|typical|healthy|fine|legal|bad)\b",
+_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+(?:it|that|this)\s+(?:be\s+)?(?:better|wise|worth|ok"
+                     r"|okay|safe|normal|common|usual|typical|healthy|fine|legal|bad)\b",
                      re.IGNORECASE)
 # ... or one anywhere in it: "Which distro do you recommend?", "Which one needs more attention?"
 _ADVICE_WITHIN = re.compile(
@@ -867,7 +879,7 @@ _HEADLINE = re.compile(
     + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound)"
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
-    r"(?:(?P<complement>\s+(?:for|to|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
+    r"(?:(?P<complement>\s+(?:for|to|of|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
     # ("An HTML page with a login form, please.": "with" only in a request that says please or asks.)
     r"|\s+(?:with|using|mit|avec|con)\b(?=[^\n]*(?:\bplease\b|\bbitte\b|s['’]il\s+(?:te|vous)\s+pla[iî]t|por\s+favor"
     r"|\?\s*$)))"

@@ -556,6 +556,13 @@ GENERAL_RULES = [
     ("Is it normal for a cat to sleep 16 hours a day?", {"explain"}),
     ("Let (a_n) be Cauchy. Show it is bounded.", {"solve"}),
     ("An HTML page with a centered login form, please.", {"code"}),
+    # prose to produce, edit or list
+    ("List three causes of World War I.", {"explain"}),
+    ("Name the planets in order from the sun.", {"explain"}),
+    ("Fix the grammar: 'Me and him goes to school.'", {"explain"}),
+    ("Summary of the French Revolution in five bullet points.", {"explain"}),
+    ("Gib mir Tipps für besseren Schlaf.", {"explain"}),
+    ("A 3-year-old weighs 14 kg. Is that normal?", {"explain"}),
     # statements about oneself ask nothing, whatever they name
     ("I have a list of numbers in Python.", set()),
     ("Our team uses Postgres 15 on Ubuntu.", set()),
