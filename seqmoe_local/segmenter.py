@@ -72,8 +72,10 @@ Algorithm, in four passes over the query:
      please.", "Dockerfile for a Node app", "Bash script: rename ...", "Regex for UK
      postcodes?"). Its head noun types it, and the verbs of its complement describe the
      deliverable, so they do not type it ("Bash one-liner to count lines?" is code), unless a
-     cue begins before the head ("Compare Python and Java for ...", "Prueba que ..."). One of
-     the same kind right after a task is a detail of it ("Write a SQL query ... Schema: ...");
+     cue begins before the head ("Compare Python and Java for ...", "Prueba que ..."). Followed
+     by a main verb it is a statement's subject ("Regex for emails is hard."), unless the unit
+     asks. One of the same kind right after a task is a detail of it ("Write a SQL query ...
+     Schema: ...");
    - an elliptical question (one that opens with no auxiliary, wh-word or pronoun subject, and
      that only the question fallback types) is typed by its content ("Chance that both are
      aces?", "And the derivative of that?"), unless it weighs a choice ("Python or Go for ...?");
