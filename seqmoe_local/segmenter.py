@@ -160,11 +160,12 @@ _LANGS = (
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
     r"|fastapi|jquery|ggplot2|dplyr|tidyverse|node(?:\.?js)?|(?-i:R|C|Go)(?![\w+#^']))"
 )
-_IN_LANG = rf"(?<!\b\w\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
+_IN_LANG = rf"(?<!\b[^\W\d]\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
 # pattern spanning "from here to the language name" must not reach into the next clause
 # ("Find x, then write it in Python").
-_SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y|luego)\b)[^.?!\n,;()])*?"
+# ("y" before a sign is a variable, not Spanish "and": "Plot y = x^2 ... using matplotlib".)
+_SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y(?!\s*[=<>+*/^-])|luego)\b)[^.?!\n,;()])*?"
 # Something to compute in a follow-up ("What about 7 * 8?", "And for n = 10?").
 # (Not a digit that names a thing: "the 3D case", "10th grade", "4K video".)
 _MATHY = _SAME_CLAUSE + r"(?:\d(?!\d*(?:d|k|st|nd|rd|th)\b)|[=+*/^])"
