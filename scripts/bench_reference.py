@@ -10,14 +10,28 @@ the repository root:
     /tmp/refvenv/bin/pip install /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl \
         transformers gguf accelerate   # or any CPU torch: pip install torch --index-url .../whl/cpu
     flock /tmp/seqmoe-cpu.lock /tmp/refvenv/bin/python scripts/bench_reference.py \
-        --build lean=.venv/bin/python --threads 2 --json out/ref-2t.json
+        --build lean=.venv/bin/python --threads 2 --reps 5 --json out/ref-2t.json
     flock /tmp/seqmoe-cpu.lock /tmp/refvenv/bin/python scripts/bench_reference.py \
-        --build lean=.venv/bin/python --threads 1 --json out/ref-1t.json
+        --build lean=.venv/bin/python --threads 1 --clock cpu --json out/ref-1t.json
     /tmp/refvenv/bin/python scripts/bench_reference.py --report out/ref-2t.json out/ref-1t.json
 
-More ``--build LABEL=PYTHON`` (e.g. an AVX2-only or an OpenBLAS llama-cpp-python in its own venv
-with seqmoe-local's dependencies) add columns; ``--no-transformers`` or ``--no-llama`` measure one
-side only, and ``--report`` prints saved runs together.
+More ``--build LABEL=PYTHON`` add columns: another llama-cpp-python build in a venv of its own
+holding seqmoe-local's dependencies (this worktree's seqmoe_local is put first on PYTHONPATH), e.g.
+
+    python3 -m venv /tmp/avx2venv && /tmp/avx2venv/bin/pip install numpy pydantic platformdirs \
+        filelock huggingface-hub 'textual>=8.2,<9' rich markdown-it-py
+    LEAN="-DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$PWD/cmake/llama-lean.cmake"
+    flock /tmp/seqmoe-cpu.lock env CMAKE_ARGS="$LEAN -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+        -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF" \
+        /tmp/avx2venv/bin/pip install --no-cache-dir llama-cpp-python==0.3.36    # AVX2 only
+    # OpenBLAS (apt-get install libopenblas-dev), the same way in /tmp/blasvenv:
+    #   CMAKE_ARGS="$LEAN -DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS"
+    ... --build lean=.venv/bin/python --build avx2=/tmp/avx2venv/bin/python \
+        --build openblas=/tmp/blasvenv/bin/python
+
+(``--no-cache-dir``: pip's wheel cache does not key on CMAKE_ARGS.) ``--experts`` one at a time
+keeps each hold of the CPU lock short; ``--no-transformers`` or ``--no-llama`` measure one side
+only, and ``--report`` prints saved runs together (``--reference`` picks the denominator).
 
 Transformers side. Each expert is loaded from the very GGUF file llama.cpp reads
 (``from_pretrained(dir, gguf_file=name, dtype=float32)`` dequantizes it to fp32, tokenizer
@@ -130,9 +144,11 @@ def transformers_header() -> dict[str, Any]:
 
     transformers.utils.logging.disable_progress_bar()  # its bars would bury the figures on stderr
     torch.set_num_interop_threads(1)
+    capped = any(k in os.environ for k in AVX2_ENV)
     return {"torch": torch.__version__, "transformers": transformers.__version__,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "isa_env": {k: os.environ[k] for k in AVX2_ENV if k in os.environ}}  # fmt: skip
+            "isa_env": {k: os.environ[k] for k in AVX2_ENV if k in os.environ},
+            "side": "transformers-avx2" if capped else "transformers"}  # fmt: skip
 
 
 def measure_transformers(
@@ -158,7 +174,7 @@ def measure_transformers(
         torch.set_num_threads(t)
         for n in lengths:
             prompt = ids[:, :n]
-            row: dict[str, Any] = {"side": "transformers", "expert": expert, "threads": t, "tokens": n}
+            row: dict[str, Any] = {"side": header["side"], "expert": expert, "threads": t, "tokens": n}
             for name, kwargs in (("last", {"logits_to_keep": 1}), ("all", {})):
                 samples = []
                 with torch.inference_mode():
@@ -210,8 +226,8 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))))
 
 
-def report(runs: list[dict[str, Any]]) -> None:
-    """One table of both sides per metric, every build against transformers, over all the runs given."""
+def report(runs: list[dict[str, Any]], reference: str = "transformers") -> None:
+    """One table of both sides per metric, every other side against `reference`, over all the runs given."""
     rows = [row for run in runs for row in run["rows"]]
     for run in runs:
         h = run["header"]
@@ -226,7 +242,7 @@ def report(runs: list[dict[str, Any]]) -> None:
             )
         for label, info in h.get("builds", {}).items():
             print(f"  llama.cpp [{label}]: llama-cpp-python {info['llama_cpp_python']}: {info['system_info']}")
-    builds = list(dict.fromkeys(r["side"] for r in rows if r["side"] != "transformers"))
+    builds = list(dict.fromkeys(r["side"] for r in rows if r["side"] != reference))
     keys = sorted({(r["expert"], r["threads"], r["tokens"]) for r in rows}, key=lambda k: (k[0], -k[1], k[2]))
     index = {(r["side"], r["expert"], r["threads"], r["tokens"]): r for r in rows}
     for metric, what in (("last", "median, logits for the last token (time to first token)"),
@@ -235,15 +251,15 @@ def report(runs: list[dict[str, Any]]) -> None:
                          ("all_best", "best, logits for every token")):  # fmt: skip
         table = []
         for expert, threads, tokens in keys:
-            ref = index.get(("transformers", expert, threads, tokens), {}).get(metric)
+            ref = index.get((reference, expert, threads, tokens), {}).get(metric)
             cells = [expert, str(threads), str(tokens), f"{ref:.1f}" if ref else "-"]
             for label in builds:
                 ours = index.get((label, expert, threads, tokens), {}).get(metric)
                 cells.append(f"{ours:.1f}" if ours else "-")
                 cells.append(f"{ours / ref:.2f}" if ours and ref else "-")
             table.append(cells)
-        print(f"\nprefill tok/s, {what}; ratio = llama.cpp / transformers fp32")
-        print_table(["expert", "threads", "tokens", "transformers",
+        print(f"\nprefill tok/s, {what}; ratio = that column / {reference}")
+        print_table(["expert", "threads", "tokens", reference,
                      *(c for label in builds for c in (label, "ratio"))], table)  # fmt: skip
     print(
         "\nissue 15 (another 2-core EPYC, no AVX-512, ~650 tokens, 2 threads): "
@@ -294,10 +310,15 @@ def main() -> int:
     parser.add_argument("--no-transformers", action="store_true", help="measure the llama.cpp side only")
     parser.add_argument("--no-llama", action="store_true", help="measure the transformers side only")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--reference",
+        default="transformers",
+        help="with --report: the side the ratios divide by (transformers-avx2 for --torch-isa avx2 runs)",
+    )
     parser.add_argument("--report", type=Path, nargs="+", metavar="JSON", help="print saved runs together and exit")
     args = parser.parse_args()
     if args.report:
-        report([json.loads(path.read_text()) for path in args.report])
+        report([json.loads(path.read_text()) for path in args.report], args.reference)
         return 0
     if not args.build:
         parser.error("give at least one --build LABEL=PYTHON (e.g. lean=.venv/bin/python)")
