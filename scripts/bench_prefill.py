@@ -39,6 +39,11 @@ What it measures (wall time, best of ``--reps``, default 3; tok/s = tokens / bes
     attention off (the engine's default) and on, and 128 / 256 / 512 for every expert
     with it on. Loads happen before the clock; the best of
     ``--reps`` routes is kept (the first also pays the first decode's buffer growth).
+(d) Weight types (``--weight-types f16 bf16 q8_0``, off by default): each expert's GGUF
+    requantized by llama.cpp (``llama_model_quantize``, requantizing allowed) into a temporary
+    directory, then ``pp last``, ``pp all`` and ``decode`` at ``--variant-length`` tokens beside
+    the shipped file, measured the same way. It says what a different download would buy: a
+    file made from a 4-bit one keeps its 4-bit rounding, so this measures speed, not quality.
 
 Clock. Wall time by default. llama.cpp's worker threads spin-wait on each other, so when
 other processes share the cores every multi-threaded decode slows down several-fold and
@@ -61,6 +66,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -313,6 +319,58 @@ def measure_expert(
     return out
 
 
+WEIGHT_TYPES = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q4_0": "Q4_0", "q4_k_m": "Q4_K_M"}
+
+
+def requantized(source: Path, kind: str, directory: Path) -> Path:
+    """`source` rewritten by llama.cpp with weights of `kind` (a WEIGHT_TYPES key), in `directory`."""
+    target = directory / f"{source.stem}.{kind}.gguf"
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{WEIGHT_TYPES[kind]}")
+    params.allow_requantize = True
+    params.nthread = os.cpu_count() or 1
+    status = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
+    if status != 0:
+        raise RuntimeError(f"llama_model_quantize to {kind} failed with status {status}")
+    return target
+
+
+def measure_weight_types(config: AppConfig, expert: ExpertConfig, args: argparse.Namespace, threads: int) -> list[dict]:
+    """Section (d): pp last, pp all and decode at the variant length, shipped file vs requantized ones."""
+    n, rows = args.variant_length, []
+    shipped = config.model_path(expert)
+    with tempfile.TemporaryDirectory(prefix="seqmoe-weights-") as tmp:
+        files = [("shipped", shipped)]
+        for kind in args.weight_types:
+            progress(f"{expert.name}: requantizing to {kind}")
+            files.append((kind, requantized(shipped, kind, Path(tmp))))
+        for kind, path in files:
+            progress(f"{expert.name}: weights {kind}")
+            with opened(path, Settings(threads=threads)) as raw:
+                tokens = raw.tokenize(CORPUS, n)
+                (last, _), (dec, _) = last_and_decode(raw, tokens, args.decode_tokens, args.reps)
+                full = best_of(lambda raw=raw, tokens=tokens: raw.prefill(tokens, step=N_BATCH, all_logits=True),
+                               args.reps)[0]
+            rows.append({"weights": kind, "mb": path.stat().st_size / 1e6, "tokens": n, "pp_last": tps(n, last),
+                         "pp_all": tps(n, full), "decode": tps(args.decode_tokens, dec)})
+    return rows
+
+
+def report_weight_types(data: dict) -> None:
+    """Print section (d), if it was measured."""
+    rows = []
+    for e in data["experts"]:
+        base = e.get("weights", [])[:1]
+        for r in e.get("weights", []):
+            rows.append([e["expert"], r["weights"], f"{r['mb']:.0f}", f"{r['pp_last']:.1f}",
+                         f"{r['pp_last'] / base[0]['pp_last']:.2f}", f"{r['pp_all']:.1f}",
+                         f"{r['pp_all'] / base[0]['pp_all']:.2f}", f"{r['decode']:.1f}",
+                         f"{r['decode'] / base[0]['decode']:.2f}"])
+    if rows:
+        print(f"\n(d) weight types at {data['variant_length']} tokens: tok/s, ratio to the shipped file")
+        print_table(["expert", "weights", "MB", "pp last", "x", "pp all", "x", "decode", "x"], rows)
+
+
 def timed(run: Callable[[], object], on: Callable[[], float] | None = None) -> float:
     """Seconds `run()` takes on the --clock (or on `on`)."""
     now = on or clock
@@ -414,6 +472,7 @@ def report(data: dict) -> None:
     if any(e["chunk"] for e in data["experts"]):
         report_variants(data)
     report_routing(data)
+    report_weight_types(data)
 
 
 def report_variants(data: dict) -> None:
@@ -509,6 +568,8 @@ def main() -> int:
                         help="wall time, or process CPU time (use with --threads 1 on a busy machine)")
     parser.add_argument("--no-variants", action="store_true", help="skip (b)")
     parser.add_argument("--no-routing", action="store_true", help="skip (c)")
+    parser.add_argument("--weight-types", nargs="+", default=[], choices=list(WEIGHT_TYPES), metavar="TYPE",
+                        help=f"(d): also measure each expert requantized to these ({', '.join(WEIGHT_TYPES)})")
     args = parser.parse_args()
     if args.compare:
         compare(args.compare)
@@ -530,6 +591,8 @@ def main() -> int:
     started = time.perf_counter()
     data = {"header": header(args.label, threads, physical, logical), "variant_length": args.variant_length,
             "experts": [measure_expert(config, profile.experts[n], args, threads, physical) for n in names]}
+    for entry in data["experts"] if args.weight_types else []:
+        entry["weights"] = measure_weight_types(config, profile.experts[entry["expert"]], args, threads)
     if not args.no_routing:
         data["routing"] = measure_routing(config, threads, args.reps)
     data["seconds"] = time.perf_counter() - started

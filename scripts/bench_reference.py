@@ -7,8 +7,8 @@ scripts/bench_prefill.py in a subprocess with the project venv's python (one per
 the repository root:
 
     python3 -m venv /tmp/refvenv
-    /tmp/refvenv/bin/pip install /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl \
-        transformers gguf accelerate   # or any CPU torch: pip install torch --index-url .../whl/cpu
+    /tmp/refvenv/bin/pip install TORCH transformers gguf accelerate
+        # TORCH: a CPU build of torch (measured: torch-2.13.0+cpu, from a wheel file on disk)
     flock /tmp/seqmoe-cpu.lock /tmp/refvenv/bin/python scripts/bench_reference.py \
         --build lean=.venv/bin/python --threads 2 --reps 5 --json out/ref-2t.json
     flock /tmp/seqmoe-cpu.lock /tmp/refvenv/bin/python scripts/bench_reference.py \
@@ -16,7 +16,7 @@ the repository root:
     /tmp/refvenv/bin/python scripts/bench_reference.py --report out/ref-2t.json out/ref-1t.json
 
 More ``--build LABEL=PYTHON`` add columns: another llama-cpp-python build in a venv of its own
-holding seqmoe-local's dependencies (this worktree's seqmoe_local is put first on PYTHONPATH), e.g.
+holding seqmoe-local's dependencies (this checkout's seqmoe_local is put first on PYTHONPATH), e.g.
 
     python3 -m venv /tmp/avx2venv && /tmp/avx2venv/bin/pip install numpy pydantic platformdirs \
         filelock huggingface-hub 'textual>=8.2,<9' rich markdown-it-py
@@ -117,7 +117,7 @@ def build_arg(value: str) -> tuple[str, str]:
 
 
 def child_env() -> dict[str, str]:
-    """The environment for a build's python: this worktree's seqmoe_local and scripts/ first."""
+    """The environment for a build's python: this checkout's seqmoe_local and scripts/ first."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(SCRIPTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
