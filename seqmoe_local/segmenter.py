@@ -304,6 +304,11 @@ ENGLISH = Language(
             r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
             r"|entries|values|matrix)\b",
             r"\bread\s+off\b",
+            # Running an algorithm by hand on given data: "Trace Kruskal's algorithm on ...", "Simulate the first
+            # three iterations of Newton's method", "Hand-run Dijkstra from A".
+            r"\b(?:trace|simulate|hand-?run|dry-?run|execute|run|apply|carry\s+out|perform|retrace)\s+(?:through\s+)?"
+            r"(?:[\w'’-]+\s+){0,4}?(?:algorithm|method|procedure|iterations?|steps?|rounds?|passes|recursion|elimination"
+            r"|search|sort|traversal|bfs|dfs)\b",
             # The cost of code asked about: "How does its running time grow with n?"
             r"\bhow\s+(?:does|do|will|would)\b[^.?!\n]*\b(?:running\s+time|runtime|complexity|number\s+of\s+calls)\b"
             r"[^.?!\n]*\b(?:grow|grows|scale|scales|increase|increases)\b",
@@ -311,7 +316,8 @@ ENGLISH = Language(
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
             r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
-            r"|save|spend|weigh|end\s+up\s+with|have\s+left)\b",
+            r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear|receive"
+            r"|get\s+back|need\s+to\s+(?:save|pay|earn|score|sell|run|walk|drive))\b",
             r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
             + _SAME_CLAUSE + r"\d",
             # "Give the domain of f": a result, like "find"; "Give a proof" is further below.
@@ -320,8 +326,20 @@ ENGLISH = Language(
             # "Must sum a_n/n converge?": a yes/no settled by proof.
             r"^(?:is|are|does|do|must|can|will)\b[^?\n]*\b(?:converge|diverge)s?\b",
             r"\bby\s+(?:what|how\s+much|how\s+many)\b",
+            # Whether a mathematical statement still holds is settled by proof: "Does the result still hold
+            # if f is only continuous?", "Is the theorem true for infinite groups?" (a statement's noun and
+            # a verb of holding, in a question).
+            r"^(?=[^?\n]*\b(?:results?|statements?|claims?|theorems?|lemmas?|propositions?|corollary|conjectures?"
+            r"|bounds?|inequalit(?:y|ies)|identit(?:y|ies)|equalit(?:y|ies)|formulas?|estimates?|propert(?:y|ies)"
+            r"|conclusions?|converse|assertions?|implications?|equivalences?)\b)(?=[^?\n]*\b(?:hold|holds|remain|remains"
+            r"|stay|stays|true|false|valid|apply|applies|extend|extends|generali[sz]es?|survive|survives|carry\s+over"
+            r"|go\s+through|goes\s+through)\b)(?:is|are|does|do|will|would|must|can|could|was|were|and|but|so|then"
+            r"|what\s+if|if)\b[^?\n]*\?",
             # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
-            r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b" + _SAME_CLAUSE + r"\d",
+            # (Not a way or a plan asked for: "What's a sensible way to start with 200 a month?" is advice.)
+            r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b(?!\s+(?:an?|the|my|your|some)\s+"
+            r"(?:[\w-]+\s+){0,2}?(?:ways?|approach(?:es)?|strateg(?:y|ies)|plans?|ideas?|options?|methods?|places?"
+            r"|habits?|steps?|tips?)\b)" + _SAME_CLAUSE + r"\d",
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
             r"(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
@@ -386,6 +404,9 @@ ENGLISH = Language(
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            # A language named before a question qualifies it: "In Java, when is a finally block skipped?"
+            rf"^(?:in|using|with|for)\s+{_LANGS}\s*,\s*(?=(?:when|where|which|who|whether|is|are|was|were|does|do|did"
+            r"|should|must|may|might|has|have|(?:can|could|would|will)\s+(?!you\b)\w)\b)",
             r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
             # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
             r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?"
@@ -459,8 +480,10 @@ ENGLISH = Language(
             rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
             # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
-            rf"\b(?:in|using|with)\s+{_LANGS}\s*,(?!\s*(?:why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
-            r"|compare|discuss)\b)" + _REST_OF_CLAUSE,
+            # ("Using SQL window functions, compute ...": a few words may name what of the language is used.)
+            rf"\b(?:in|using|with)\s+{_LANGS}(?:\s+(?!(?:and|or|then)\b)[\w'’-]+){{0,3}}?\s*,(?!\s*(?:why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
+            r"|compare|discuss|when|where|which|who|whether|is|are|was|were|does|do|did|should|must|may|might|has|have"
+            r"|(?:can|could|would|will)\s+(?!you\b))\b)" + _REST_OF_CLAUSE,
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
@@ -519,6 +542,12 @@ ENGLISH = Language(
             r"|dockerfile|makefile|config|pipeline|regex|interface|iterator|generator|decorator|macro|template"
             r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
+            # A bare verb of changing code, alone or before "please": "Fix please.", "Refactor, please!"
+            r"^(?:please\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?(?:\s*,?\s*(?:please"
+            r"|now|again|asap|thanks|quickly))*\s*[.!]*$",
+            # Being helped to make something technical: "Please help me set up a nightly backup cron job."
+            r"\bhelp\s+(?:me|us)\s+(?:to\s+)?(?:write|set\s+up|build|create|make|configure|automate|script|code)\b"
+            rf"(?=[^.?!\n]*\b(?:{_CODE_NOUN}|{_TECH}|cron)(?![\w+#]))",
             r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
             r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
             r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
@@ -561,10 +590,17 @@ GERMAN = Language(
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
             r"|geschwindigkeit|entfernung|laufzeit|komplexität|anzahl|preis)\b",
             rf"^und\s+(?:für|fuer|mit|wenn|bei)\b{_MATHY}",
+            # "Gilt die Aussage auch für ...?", "Bleibt das Ergebnis richtig, wenn ...?": settled by proof.
+            r"^(?:gilt|gelten|bleibt|bleiben|ist|sind|stimmt|stimmen|trifft|treffen)\b(?=[^?\n]*\b(?:aussage|ergebnis"
+            r"|resultat|satz|behauptung|ungleichung|gleichung|schranke|abschätzung|formel|identität|eigenschaft|lemma"
+            r"|folgerung|umkehrung|äquivalenz)\w*\b)[^?\n]*\?",
             # Every imperative form (du, Sie) and separable verbs ("Rechne ... aus", "Leite ... her").
             _de_verbs("berechnen", "bestimmen", "ermitteln", "beweisen", "vereinfachen", "schätzen", "faktorisieren",
                       "integrieren", "differenzieren", "minimieren", "maximieren", "runden", "lösen", "finden",
-                      "konstruieren", "aus+rechnen", "her+leiten", "ab+leiten", "nach+weisen", "ab+schätzen"),
+                      "konstruieren", "aus+rechnen", "her+leiten", "ab+leiten", "nach+weisen", "ab+schätzen",
+                      "rechnen", "nach+rechnen", "durch+rechnen"),
+            r"\b(?:verfolge|simuliere|führe|wende|spiele|gehe)(?:n\s+sie)?\b[^.?!\n]{0,40}?\b(?:algorithmus|verfahren|methode"
+            r"|suche|iterations?\w*|schritte?|sortier\w*)\b",
         ),
         "explain": (
             r"\b(?:erkläre|erklär|beschreibe|begründe|vergleiche|erläutere|diskutiere|interpretiere|definiere"
@@ -635,12 +671,18 @@ FRENCH = Language(
             r"|somme|produit|probabilité|aire|volume|périmètre|dérivée|intégrale|limite|moyenne|médiane|reste|vitesse"
             r"|distance|complexité|nombre|total|coût|pourcentage)\b",
             rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
+            # "Le résultat reste-t-il vrai ...?", "L'inégalité est-elle encore valable ...?": settled by proof.
+            r"^(?=[^?\n]*\b(?:résultats?|théorèmes?|énoncés?|propriétés?|inégalités?|égalités?|identités?|formules?"
+            r"|bornes?|lemmes?|propositions?|conclusions?|affirmations?|réciproques?|assertions?|estimations?)\b)"
+            r"(?:[^?\n]*\b\w+(?:-t)?-(?:il|elle|ils|elles)\b|est-ce\s+que\b|(?:et\s+)?si\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Montrer", "Calculer"), with clitics.
             _fr_verbs("calculer", "déterminer", "trouver", "démontrer", "prouver", "simplifier", "factoriser",
                       "évaluer", "dériver", "minimiser", "maximiser", "élaborer", "exprimer", "dénombrer", "majorer",
                       "minorer", "établir/is", "arrondir/is", "convertir/is", "résoudre=résous|résolvez",
                       "construire=construis|construisez", "concevoir=conçois|concevez", "déduire=déduis|déduisez",
-                      "prédire=prédis|prédisez"),
+                      "prédire=prédis|prédisez", "recalculer"),
+            r"\b(?:déroule[zr]?|simule[zr]?|exécute[zr]?|applique[zr]?|trace[zr]?|effectue[zr]?)\b[^.?!\n]{0,40}?"
+            r"\b(?:algorithme|méthode|procédé|procédure|recherche|tri|itérations?|étapes?|parcours)\b",
         ),
         "explain": (
             r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?(?!-)|commente[zr]?|interprète"
@@ -709,11 +751,20 @@ SPANISH = Language(
             r"|suma|producto|probabilidad|área|volumen|perímetro|derivada|integral|límite|media|mediana|resto"
             r"|velocidad|distancia|complejidad|número|total|coste|costo|porcentaje)\b",
             rf"^y\s+(?:con|para|si|cuando|en)\b{_MATHY}",
+            # "¿Sigue siendo cierto el resultado si ...?", "¿El teorema sigue valiendo ...?": settled by proof.
+            r"^(?=[^?\n]*\b(?:resultados?|teoremas?|enunciados?|propiedad(?:es)?|desigualdad(?:es)?|igualdad(?:es)?"
+            r"|identidad(?:es)?|fórmulas?|formulas?|cotas?|lemas?|proposici[oó]n(?:es)?|conclusi[oó]n(?:es)?"
+            r"|afirmaci[oó]n(?:es)?|rec[ií]proc[oa])\b)(?=[^?\n]*\b(?:sigue|siguen|vale|valen|valiendo|cumple|cumplen"
+            r"|cierto|cierta|ciertos|ciertas|verdadero|verdadera|v[aá]lid[oa]s?|mantiene|mantienen|contin[uú]a"
+            r"|aplica|aplican)\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Demostrar que", "Calcular"), with clitics.
             _es_verbs("calcular", "determinar", "hallar", "simplificar", "factorizar", "estimar", "derivar", "integrar",
                       "expresar", "evaluar", "analizar", "minimizar", "maximizar", "redondear", "acotar",
                       "resolver:resuelv", "demostrar:demuestr", "encontrar:encuentr", "deducir=deduce|deduzca",
-                      "construir=construye|construya"),
+                      "construir=construye|construya", "recalcular"),
+            r"\b(?:aplica|aplique|aplicar|simula|simule|simular|ejecuta|ejecute|ejecutar|traza|trace|trazar|sigue|siga"
+            r"|recorre|recorra)\b[^.?!\n]{0,40}?\b(?:algoritmo|método|metodo|procedimiento|búsqueda|ordenación"
+            r"|iteraciones|pasos|recorrido)\b",
         ),
         "explain": (
             r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|compare(?!-)|comenta|comente"
@@ -918,12 +969,42 @@ _WH_RESULT = re.compile(
     r"(?:where|when|whether|which|for\s+which|wo|wann|ob|où|quand|si|dónde|cuándo)\b", re.IGNORECASE
 )
 _LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
+# A sentence that opens by naming the language its work is done in ("Using pandas, group ... and compute ...",
+# "In SQL, find ... and count ..."): every step it asks for is done by that code.
+_LANG_LEAD = re.compile(
+    _REQUEST_LEAD + r"(?:in|using|with|mit|en|avec|con|usando|utilisant|verwende|benutze)\s+" + _LANGS
+    + r"(?![\w+#])(?:\s+[\w'’-]+){0,3}?\s*,",
+    re.IGNORECASE,
+)
+# A what-question about a definite thing ("What are its dimensions?", "What is the radius?", "Quelles sont ses
+# dimensions ?") right after givens with a number asks for a quantity worked out from them; not one about a
+# notion of prose ("What is the point of ...?", "What's the difference ...?").
+_QUANTITY_QUESTION = re.compile(
+    r"(?:(?:roughly|approximately|about|so|and|then|now|ok(?:ay)?|exactly|und|et|y|alors|also|entonces)[\s,]+)*"
+    r"(?:(?:what|which)(?:'s|’s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+(?:its|the|their|his|her|my|our|your"
+    r"|each|both)|was\s+(?:ist|sind|wäre|wären)\s+(?:sein|seine|ihr|ihre|der|die|das|mein|meine)"
+    r"|quel(?:le)?s?\s+(?:est|sont|serait|seraient)\s+(?:ses|son|sa|leur|leurs|le|la|les|l['’]|mon|ma|mes)"
+    r"|cu[aá]l(?:es)?\s+(?:es|son|ser[ií]a|ser[ií]an)\s+(?:su|sus|el|la|los|las|mi|mis))\s*"
+    r"(?!(?:[\w-]+\s+)?(?:point|purpose|reason|difference|meaning|idea|problem|issue|catch|trick|intuition|logic|rule"
+    r"|rationale|best|advantage|benefit|risk|name|story|history|role|use|context|definition|origin|status"
+    r"|sinn|zweck|grund|unterschied|bedeutung|idee|problem|but|raison|différence|sens|idée|problème|propósito"
+    r"|razón|diferencia|sentido|significado|problema)s?\b)[^?\n]*\?$",
+    re.IGNORECASE,
+)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
 _ON_IT = re.compile(_REQUEST_LEAD + r"[^\W\d]+\s+(?:it|this|them|the\s+code|my\s+code)\b", re.IGNORECASE)
 # In a question about code, being shown how to do something is a cue for code of its own, so that it
 # starts a clause: "Explain Rust's Option type and show how to unwrap it safely."
 _CODE_CONTEXT_CUES: _Table = (
     ("code", re.compile(r"\b(?:show|give)\s+(?:me\s+|us\s+)?how\s+to\b", re.IGNORECASE), False),
+    # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
+    ("code", re.compile(
+        # (A change or a computation asked for, not "how can I catch these bugs with tooling?")
+        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:(?:change|fix|make|turn"
+        r"|convert|rewrite|modify|remove|drop|replace|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round"
+        r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e)\b|get\s+(?:the\s+)?"
+        r"(?:mean|sum|average|median|count|total|max(?:imum)?|min(?:imum)?|number|length|size|rid|values?|rows?"
+        r"|columns?|keys?|items?)\b)", re.IGNORECASE), False),
 )
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
 # A unit that says please or asks a question.
@@ -977,11 +1058,14 @@ _NOT_IMPERATIVE = (
     r"|era|estoy|estaba|hice)"
 )
 _IMPERATIVE = re.compile(
-    _REQUEST_LEAD + r"(?!" + _NOT_IMPERATIVE + r"\b)(?![^\W\d]*(?:ing|[^e]ed|[^s]s)\b)[a-zß-öø-ÿœ]{2,}\s+"
+    # A clitic imperative needs no object after it: "Refais-le sans ...", "Hazlo sin ...", "Vuelve a hacerlo ...".
+    _REQUEST_LEAD + r"(?:[a-zß-öø-ÿœ]{2,}-(?:le|la|les)\b|(?:re)?h[aá]z(?:lo|la|los|las)\b|(?:re)?fai(?:s|tes)\b"
+    r"|vuelve\s+a\s+\w+(?:lo|la)\b|"
+    r"(?!" + _NOT_IMPERATIVE + r"\b)(?![^\W\d]*(?:ing|[^e]ed|[^s]s)\b)[a-zß-öø-ÿœ]{2,}\s+"
     r"(?:me\s+|us\s+|mir\s+|uns\s+|moi\s+)?(?:it|this|that|these|those|them|an?|the|my|your|our|their|his|her|its"
     r"|some|all|each"
     r"|every|both|daraus|damit|das|es|eine?[nmrs]?|die|den|dem|diese[nmrs]?|le|la|les|l['’]|un|une|des|du|ce|cette"
-    r"|ces|el|los|las|una?|esto|esta|este|[-\d(])",
+    r"|ces|el|los|las|una?|esto|esta|este|[-\d(]))",
     re.IGNORECASE,
 )
 # What a request that no cue types is about: code (an artefact or a language named), something to
@@ -995,7 +1079,12 @@ _CONTENT_CODE = re.compile(
     r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?|promises?"
     r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?"
     r"|recursion|memoi[sz]ation|caching|iteration|terraform|ansible|helm|nginx|systemd|cloudformation|kubectl"
-    r"|webpack|eslint|cmake|config)\b",
+    r"|webpack|eslint|cmake|config"
+    # The same constructs in German, French and Spanish ("ohne externe Bibliotheken", "sans boucle", "sin recursión").
+    r"|bibliothek(?:en)?|biblioth[eè]ques?|bibliotecas?|librer[ií]as?|abhängigkeit(?:en)?|dépendances?"
+    r"|dependencias?|dependenc(?:y|ies)|variablen|schleifen?|boucles?|bucles?|rekursion|r[eé]cursi(?:on|vit[eé])"
+    r"|recursi[oó]n|recursividad|iterativ\w*|it[eé]rati(?:f|ve)s?|ausnahmen?|globale?n?|modul(?:e|en)?"
+    r"|typannotationen|typhinweise|klasse[n]?)\b",
     re.IGNORECASE,
 )
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
@@ -1167,6 +1256,14 @@ def _assemble(
             and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
         ):
             clauses = [(_RESULT_ROLE, start, end)]
+        elif (
+            guess and len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == OTHER and segments
+            and not about_code and _QUANTITY_QUESTION.match(_squeeze(masked, body, end)[0])
+            and not _ADVICE.search(masked, body, end) and not _ADVICE_WITHIN.search(masked, body, end)
+            and _NUMBER.search(masked, segments[-1][1], segments[-1][2]) is not None
+        ):
+            # "A rectangle's perimeter is 64 cm. What are its dimensions?": a quantity from the givens.
+            clauses = [(_RESULT_ROLE, start, end)]
         # An item under a lead-in is a part of its own ("(a) the variance (b) the standard deviation").
         if (
             guess and clauses and masked[end - 1] == "." and _STATEMENT.match(masked, body, end)
@@ -1262,6 +1359,16 @@ def _assemble(
                 (_PROGRAM_ROLE if kind == _PROSE_ROLE and _SHOW_HOW.match(masked, max(a, body), b) else kind, a, b)
                 for kind, a, b in clauses
             ]
+        if guess and len(clauses) > 1 and clauses[0][0] == _PROGRAM_ROLE and _LANG_LEAD.match(masked, body, end):
+            # "Using pandas, group the table by region and compute the mean": the computing is the code's.
+            merged: list[tuple[str, int, int]] = []
+            for kind, a, b in clauses:
+                kind = _PROGRAM_ROLE if kind == _RESULT_ROLE else kind
+                if merged and merged[-1][0] == kind:
+                    merged[-1] = (kind, merged[-1][1], b)
+                else:
+                    merged.append((kind, a, b))
+            clauses = merged
         if clauses:
             segments.extend(clauses)
             context_items = under_lead_in
