@@ -543,8 +543,8 @@ ENGLISH = Language(
             r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
             # A bare verb of changing code, alone or before "please": "Fix please.", "Refactor, please!"
-            r"^(?:please\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?(?:\s*,?\s*(?:please"
-            r"|now|again|asap|thanks|quickly))*\s*[.!]*$",
+            r"^(?:please\s+|pls\s+|plz\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?"
+            r"(?:\s*,?\s*(?:please|pls|plz|now|again|asap|thanks|thx|quickly))*\s*[.!]*$",
             # Being helped to make something technical: "Please help me set up a nightly backup cron job."
             r"\bhelp\s+(?:me|us)\s+(?:to\s+)?(?:write|set\s+up|build|create|make|configure|automate|script|code)\b"
             rf"(?=[^.?!\n]*\b(?:{_CODE_NOUN}|{_TECH}|cron)(?![\w+#]))",
@@ -640,6 +640,10 @@ GERMAN = Language(
             r"|typhinweise|fehlerbehandlung|docstrings?|logging|validierung|parameter|methoden?)\b",
             r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
             _de_verbs("implementieren", "programmieren", "debuggen", "refaktorieren"),
+            # A bare verb of changing code: "Korrigiere das bitte.", "Bitte fixen."
+            r"^(?:bitte\s+)?(?:korrigier(?:e|en\s+sie)?|fix(?:e|en\s+sie)?|debugge|reparier(?:e|en\s+sie)?|beheb(?:e|en\s+sie)?"
+            r"|korrigieren|fixen|debuggen|reparieren|beheben)(?:\s+(?:das|es|ihn|sie|den\s+fehler|bitte|jetzt|nochmal"
+            r"|mal|doch))*\s*[.!]*$",
         ),
     },
     joiners=r"und|dann|danach|anschließend",
@@ -792,7 +796,7 @@ SPANISH = Language(
             # "Pásalo a Java", "Hazlo en Rust": the same code in another language.
             rf"\b\w+(?:lo|la|los|las)\s+(?:a|en)\s+{_LANGS}(?![\w+#])",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
-            r"\bcorr[ií]gel[oa]s?\b",
+            r"\b(?:corr[ií]gel[oa]s?|arr[eé]glal[oa]s?|rep[aá]ral[oa]s?|depúral[oa]s?|depural[oa]s?)\b",
             r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
             r"|h[aá]z)l[oa]s?\b(?!\s+(?:para|con|de|otra)\b)",
             r"\b(?:modifica|modifique|corrige|corrija|convierte|convierta|traduce|traduzca|adapta|adapte|optimiza"
@@ -984,7 +988,7 @@ _QUANTITY_QUESTION = re.compile(
     r"(?:(?:what|which)(?:'s|’s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+(?:its|the|their|his|her|my|our|your"
     r"|each|both)|was\s+(?:ist|sind|wäre|wären)\s+(?:sein|seine|ihr|ihre|der|die|das|mein|meine)"
     r"|quel(?:le)?s?\s+(?:est|sont|serait|seraient)\s+(?:ses|son|sa|leur|leurs|le|la|les|l['’]|mon|ma|mes)"
-    r"|cu[aá]l(?:es)?\s+(?:es|son|ser[ií]a|ser[ií]an)\s+(?:su|sus|el|la|los|las|mi|mis))\s*"
+    r"|cu[aá]l(?:es)?\s+(?:es|son|ser[ií]a|ser[ií]an)\s+(?:su|sus|el|la|los|las|mi|mis))(?:\s+|(?<=['’]))"
     r"(?!(?:[\w-]+\s+)?(?:point|purpose|reason|difference|meaning|idea|problem|issue|catch|trick|intuition|logic|rule"
     r"|rationale|best|advantage|benefit|risk|name|story|history|role|use|context|definition|origin|status"
     r"|sinn|zweck|grund|unterschied|bedeutung|idee|problem|but|raison|différence|sens|idée|problème|propósito"
@@ -1084,7 +1088,7 @@ _CONTENT_CODE = re.compile(
     r"|bibliothek(?:en)?|biblioth[eè]ques?|bibliotecas?|librer[ií]as?|abhängigkeit(?:en)?|dépendances?"
     r"|dependencias?|dependenc(?:y|ies)|variablen|schleifen?|boucles?|bucles?|rekursion|r[eé]cursi(?:on|vit[eé])"
     r"|recursi[oó]n|recursividad|iterativ\w*|it[eé]rati(?:f|ve)s?|ausnahmen?|globale?n?|modul(?:e|en)?"
-    r"|typannotationen|typhinweise|klasse[n]?)\b",
+    r"|typannotationen|typhinweise|klasse[n]?|diccionarios?|dictionnaires?|wörterbücher|wörterbuch|hashmaps?)\b",
     re.IGNORECASE,
 )
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
