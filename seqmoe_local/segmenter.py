@@ -180,6 +180,7 @@ _CODE_NOUN = (
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
     r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests"
     rf"|command\s+line|makefile|macro|class(?:e)?)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
+    r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
 )
 
 # Technical artefacts one builds with code (with "table", "web" and "files" a build request is code too).
@@ -282,7 +283,8 @@ ENGLISH = Language(
             # Verbs that are nouns too ("the design of", "each round") only with an object.
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
-            r"\bshow\s+that\b",
+            # ("Show by induction that ...", "Show rigorously that ...": the method may come first.)
+            r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,2}?|formally\s+|rigorously\s+|directly\s+|carefully\s+)?that\b",
             # "Show it is bounded", "Show every tree is bipartite": "that" left out.
             r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+[\w-]+|[a-z](?:_\w+)?)\s+(?:is|are|has|have|must"
             r"|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies)\b",
@@ -308,7 +310,7 @@ ENGLISH = Language(
             # three iterations of Newton's method", "Hand-run Dijkstra from A".
             r"\b(?:trace|simulate|hand-?run|dry-?run|execute|run|apply|carry\s+out|perform|retrace)\s+(?:through\s+)?"
             r"(?:[\w'’-]+\s+){0,4}?(?:algorithm|method|procedure|iterations?|steps?|rounds?|passes|recursion|elimination"
-            r"|search|sort|traversal|bfs|dfs)\b",
+            r"|search|sort|traversal|bfs|dfs|coding|encoding|rule|theorem|formula|test|criterion)\b",
             # The cost of code asked about: "How does its running time grow with n?"
             r"\bhow\s+(?:does|do|will|would)\b[^.?!\n]*\b(?:running\s+time|runtime|complexity|number\s+of\s+calls)\b"
             r"[^.?!\n]*\b(?:grow|grows|scale|scales|increase|increases)\b",
@@ -445,6 +447,10 @@ ENGLISH = Language(
             # "List three causes of ...", "Name the planets", "Check my proof: ...".
             r"\b(?:fix|correct|improve|polish|check)\s+(?:the|my|this|its)\s+(?:grammar|spelling|wording|punctuation|style"
             r"|phrasing|tone)\b",
+            # Prose rewritten: "Rewrite the paragraph in a formal tone.", "Rephrase this email".
+            r"\b(?:rewrite|rephrase|reword|shorten|edit|tighten|simplify)\s+(?:the|this|my|that|our|your)\s+(?:[\w-]+\s+){0,2}?"
+            r"(?:paragraph|text|sentence|email|e-mail|letter|essay|bio|intro(?:duction)?|summary|abstract|message|post"
+            r"|speech|story|poem|description|wording|answer|explanation)s?\b",
             r"\b(?:check|review|look\s+over|critique)\s+(?:my|our|this)\s+(?:proof|essay|argument|reasoning|writing|text"
             r"|paragraph|letter|email|cv|resume)\b",
             r"\b(?:list|name|give|mention|identify)\s+(?:me\s+)?(?:the\s+)?(?:two|three|four|five|six|seven|eight|nine|ten"
@@ -581,7 +587,7 @@ GERMAN = Language(
             r"\bprüfe(?:n\s+sie)?\b[^.?!\n]{0,30}?\bob\b",
             r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
             r"|entfernung|dauer)\b",
-            r"\bzeige(?:n\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
+            r"\bzeig(?:e|en\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
             # "Wie teuer ist es jetzt?" (not "doppelt so lang wie breit").
             r"\bwie\s+(?:teuer|billig|alt|schwer|breit|tief|warm|kalt)\s+(?:ist|sind|war|waren|wird|werden|wäre)\b",
@@ -990,7 +996,8 @@ _QUANTITY_QUESTION = re.compile(
     r"|quel(?:le)?s?\s+(?:est|sont|serait|seraient)\s+(?:ses|son|sa|leur|leurs|le|la|les|l['’]|mon|ma|mes)"
     r"|cu[aá]l(?:es)?\s+(?:es|son|ser[ií]a|ser[ií]an)\s+(?:su|sus|el|la|los|las|mi|mis))(?:\s+|(?<=['’]))"
     r"(?!(?:[\w-]+\s+)?(?:point|purpose|reason|difference|meaning|idea|problem|issue|catch|trick|intuition|logic|rule"
-    r"|rationale|best|advantage|benefit|risk|name|story|history|role|use|context|definition|origin|status"
+    r"|rationale|best|advantage|benefit|risk|name|story|history|role|use|context|definition|origin|status|default"
+    r"|recommended|typical|usual|standard|normal|official|current|minimum\s+requirements?"
     r"|sinn|zweck|grund|unterschied|bedeutung|idee|problem|but|raison|différence|sens|idée|problème|propósito"
     r"|razón|diferencia|sentido|significado|problema)s?\b)[^?\n]*\?$",
     re.IGNORECASE,
