@@ -306,6 +306,8 @@ ENGLISH = Language(
             r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
             r"|entries|values|matrix)\b",
             r"\bread\s+off\b",
+            # "Work through the example with n = 4": a computation with the numbers given.
+            r"\b(?:work|run|go)\s+through\s+(?:[\w-]+\s+){0,3}?(?:with|for|on|using)\s+[^.?!\n]*?[\d=]",
             # Running an algorithm by hand on given data: "Trace Kruskal's algorithm on ...", "Simulate the first
             # three iterations of Newton's method", "Hand-run Dijkstra from A".
             r"\b(?:trace|simulate|hand-?run|dry-?run|execute|run|apply|carry\s+out|perform|retrace)\s+(?:through\s+)?"
@@ -548,6 +550,7 @@ ENGLISH = Language(
             r"|dockerfile|makefile|config|pipeline|regex|interface|iterator|generator|decorator|macro|template"
             r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
+            r"\b(?:speed|clean|tidy)\s+(?:it|this|that|them)\s+up\b",
             # A bare verb of changing code, alone or before "please": "Fix please.", "Refactor, please!"
             r"^(?:please\s+|pls\s+|plz\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?"
             r"(?:\s*,?\s*(?:please|pls|plz|now|again|asap|thanks|thx|quickly))*\s*[.!]*$",
@@ -614,6 +617,8 @@ GERMAN = Language(
             r"|definieren|veranschaulichen)\s+sie)\b",
             r"\b(?:warum|wieso|weshalb)\b",
             r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
+            # Advice, when no numbers make it a sum: "Wie lange sollte ich Nudeln kochen?"
+            r"\bwie\s+(?:lange|viel|viele|oft)\s+(?:sollte|soll|sollten|muss|müssen)\s+(?:ich|man|wir|du)\b(?![^?\n]*\d)",
             r"\bwas\s+(?:ist|sind|bedeutet|bedeuten|passiert|macht|gibt|tut)\b",
             r"^und\s+(?:für|fuer|mit|wenn|bei)\b",
             r"\b(?:gib|geben\s+sie)\s+(?:mir|uns)\s+(?:ein\s+paar\s+|einige\s+)?(?:tipps|ratschläge|ideen|vorschläge"
@@ -633,6 +638,9 @@ GERMAN = Language(
             r"|schreib(?:e|en\s+sie)?)\s+(?:(?:die|den|das|diese[nms]?)\s+(?:[\w+#-]+\s+)?" + _DE_CODE_NOUN
             + r"|ihn|es|sie)\b",
             rf"\bwie\b{_SAME_CLAUSE}\b(?:ich|man|wir)\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
+            # "Wie behebe ich das?", "Wie kann ich den Fehler beheben?": how to fix a fault is code.
+            r"\bwie\s+(?:(?:kann|könnte|soll)\s+(?:ich|man|wir)\s+(?:[\w-]+\s+){0,3}?(?:beheben|reparieren|fixen|debuggen)"
+            r"|(?:behebe|repariere|fixe|debugge)\s+(?:ich|man|wir))\b",
             # Anything written or built in a programming language is code ("schreibe einen UDP-Client in Python").
             r"\b(?:schreib(?:e|en\s+sie)?|erstelle(?:n\s+sie)?|bau(?:e|en\s+sie)?|programmiere(?:n\s+sie)?)\b"
             r"[^.?!\n,;]*?\b(?:in|mit)\s+" + _LANGS + r"(?![\w+#])",
@@ -673,7 +681,9 @@ FRENCH = Language(
             r"\bvérifie[zr]?\s+(?:que|si|qu['’])",
             r"\bquel(?:le)?s?\s+(?:distance|vitesse|durée|valeur|probabilité|somme|prix|température|masse|hauteur"
             r"|longueur|aire|surface|pourcentage|quantité|montant)\b",
-            r"\bmontre[zr]?\s+qu(?:e\b|['’])",
+            # ("Montrer par récurrence que ...": the method may come first.)
+            r"\bmontre[zr]?\s+(?:(?:par|avec|en\s+utilisant|à\s+l['’]aide\s+d(?:e\s+|['’]))\s*(?:[\w'’-]+\s+){1,2}?)?"
+            r"qu(?:e\b|['’])",
             r"\bcombien\b",
             r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\b" + _SAME_CLAUSE + r"\d",
             r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\s+(?:le|la|les|son|sa|ses|leur|mon|ma|ton|ta|votre|notre"
@@ -698,6 +708,7 @@ FRENCH = Language(
             r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?(?!-)|commente[zr]?|interprète"
             r"|interprétez|discute[zr]?|définis|définissez|illustre[zr]?|clarifie[zr]?|résume[zr]?)\b",
             r"\bpourquoi\b",
+            r"\bcombien\s+(?:de\s+\w+\s+)?(?:faut-il|dois-je|devrais-je|doit-on|faudrait-il)\b(?![^?\n]*\d)",
             r"\bcomment\s+(?:fonctionne|fonctionnent|marche|marchent|se\s+fait|est-ce|peut-on|faire|expliquer)\b",
             r"\bqu['’]est-ce\b",
             r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
@@ -725,6 +736,8 @@ FRENCH = Language(
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            r"\bcomment\s+(?:(?:puis-je|je\s+peux|on\s+peut|peut-on|dois-je)\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger|réparer|déboguer"
+            r"|fixer)\b",
             r"\b(?:écris|écrivez|écrire|crée[zr]?|code[zr]?|programme[zr])(?:-(?:moi|nous))?\b[^.?!\n,;]*?\ben\s+"
             + _LANGS + r"(?![\w+#])",
             _fr_verbs("implémenter", "déboguer", "refactoriser", "scripter", "programmer=programmez",
@@ -783,6 +796,7 @@ SPANISH = Language(
             r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
             r"\bqu[eé]\s+diferencias?\b",
             r"\bpor\s+qu[eé]\b",
+            r"\bcu[aá]nt[oa]s?\s+(?:\w+\s+)?(?:deber[ií]a|debo|hay\s+que|se\s+debe|conviene)\b(?![^?\n]*\d)",
             r"\bc[oó]mo\s+(?:funciona|funcionan|se\s+\w+|es|son|puede|puedo)\b",
             r"\bqu[eé]\s+(?:es|son|significa|hace|hacen|devuelve|imprime|pasa|ocurre|sucede)\b",
             r"^y\s+(?:con|para|si|cuando|en)\b",
@@ -809,6 +823,8 @@ SPANISH = Language(
             r"|optimice|extiende|extienda)(?:l[oa]s?\b|\s+(?:esta|este|la|el|tu|su|mi)\s+(?:[\w+#-]+\s+)?"
             r"(?:función|funcion|código|codigo|programa|método|clase|script|consulta|bucle|algoritmo)\b)",
             rf"\bc[oó]mo\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            r"\bc[oó]mo\s+(?:(?:puedo|se\s+puede|podr[ií]a)\s+)?(?:lo\s+|la\s+)?(?:arreglo|arreglar|corrijo|corregir|depuro"
+            r"|depurar)(?:l[oa])?\b",
             r"\b(?:escr[ií]b[ea](?:me|nos)?|escribir|cr[eé][ae](?:me|nos)?|crear|programa|programe|programar)\b"
             r"[^.?!\n,;]*?\ben\s+" + _LANGS + r"(?![\w+#])",
             _es_verbs("implementar", "depurar", "refactorizar", "codificar", "programar=programe|programad"),
@@ -1131,7 +1147,10 @@ _CONTENT_MATH = re.compile(
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
     r"|gleichung|bruch|ableitung|wahrscheinlichkeit|varianz|mittelwert|summe|integral|grenzwert|folge|reihe|beweis"
     r"|équation|fraction|dérivée|probabilité|variance|moyenne|somme|limite|suite|série|intégrale|démonstration"
-    r"|ecuación|fracción|derivada|probabilidad|varianza|media|suma|límite|sucesión|serie|integral|demostración)\b",
+    r"|ecuación|fracción|derivada|probabilidad|varianza|media|suma|límite|sucesión|serie|integral|demostración"
+    # Plurals ("Gilt das auch für unendliche Reihen?", "les suites", "las ecuaciones").
+    r"|reihen|folgen|gleichungen|brüche|ableitungen|matrizen|primzahlen|gruppen|équations|suites|séries|dérivées"
+    r"|groupes|ecuaciones|fracciones|sucesiones|series|derivadas|grupos)\b",
     re.IGNORECASE,
 )
 # A question about a given piece of code asks what it does (explain), not a result to work out
