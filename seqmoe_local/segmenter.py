@@ -339,6 +339,11 @@ ENGLISH = Language(
             r"|stay|stays|true|false|valid|apply|applies|extend|extends|generali[sz]es?|survive|survives|carry\s+over"
             r"|go\s+through|goes\s+through)\b)(?:is|are|does|do|will|would|must|can|could|was|were|and|but|so|then"
             r"|what\s+if|if)\b[^?\n]*\?",
+            # ... and whether a method still works: "Would the algorithm still terminate if ...?"
+            r"^(?:is|are|does|do|will|would|must|can|could)\b(?=[^?\n]*\b(?:algorithm|argument|proof|method|construction"
+            r"|reduction|procedure|approach)\s+(?:[\w-]+\s+)?(?:still|also|even|then)\s+(?:hold|holds|work|works|terminate"
+            r"|terminates|converge|converges|succeed|succeeds|apply|applies|go\s+through|run\s+in|give|gives|yield"
+            r"|yields|be\s+(?:correct|valid|optimal))\b)[^?\n]*\?",
             # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
             # (Not a way or a plan asked for: "What's a sensible way to start with 200 a month?" is advice.)
             r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b(?!\s+(?:an?|the|my|your|some)\s+"
@@ -408,6 +413,7 @@ ENGLISH = Language(
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            r"\btrace\s+(?:the\s+|its\s+)?(?:history|origins?|development|evolution|rise|roots|influence)\b",
             # A language named before a question qualifies it: "In Java, when is a finally block skipped?"
             rf"^(?:in|using|with|for)\s+{_LANGS}\s*,\s*(?=(?:when|where|which|who|whether|is|are|was|were|does|do|did"
             r"|should|must|may|might|has|have|(?:can|could|would|will)\s+(?!you\b)\w)\b)",
@@ -1011,7 +1017,8 @@ _QUANTITY_QUESTION = re.compile(
     r"|each|both)|was\s+(?:ist|sind|wäre|wären)\s+(?:sein|seine|ihr|ihre|der|die|das|mein|meine)"
     r"|quel(?:le)?s?\s+(?:est|sont|serait|seraient)\s+(?:ses|son|sa|leur|leurs|le|la|les|l['’]|mon|ma|mes)"
     r"|cu[aá]l(?:es)?\s+(?:es|son|ser[ií]a|ser[ií]an)\s+(?:su|sus|el|la|los|las|mi|mis))(?:\s+|(?<=['’]))"
-    r"(?!(?:[\w-]+\s+)?(?:point|purpose|reason|difference|meaning|idea|problem|issue|catch|trick|intuition|logic|rule"
+    r"(?!(?:[\w-]+\s+){0,2}?(?:way|approach|strategy|option|choice|tool|app|route\s+to|thing|place|time\s+to"
+    r"|point|purpose|reason|difference|meaning|idea|problem|issue|catch|trick|intuition|logic|rule"
     r"|rationale|best|advantage|benefit|risk|name|story|history|role|use|context|definition|origin|status|default"
     r"|recommended|typical|usual|standard|normal|official|current|minimum\s+requirements?"
     r"|sinn|zweck|grund|unterschied|bedeutung|idee|problem|but|raison|différence|sens|idée|problème|propósito"
