@@ -336,7 +336,8 @@ ENGLISH = Language(
             r"^(?=[^?\n]*\b(?:results?|statements?|claims?|theorems?|lemmas?|propositions?|corollary|conjectures?"
             r"|bounds?|inequalit(?:y|ies)|identit(?:y|ies)|equalit(?:y|ies)|formulas?|estimates?|propert(?:y|ies)"
             r"|conclusions?|converse|assertions?|implications?|equivalences?)\b)(?=[^?\n]*\b(?:hold|holds|remain|remains"
-            r"|stay|stays|true|false|valid|apply|applies|extend|extends|generali[sz]es?|survive|survives|carry\s+over"
+            r"|stay|stays|true|false|valid|correct|right|wrong|tight|sharp|optimal|apply|applies|extend|extends"
+            r"|generali[sz]es?|survive|survives|carry\s+over"
             r"|go\s+through|goes\s+through)\b)(?:is|are|does|do|will|would|must|can|could|was|were|and|but|so|then"
             r"|what\s+if|if)\b[^?\n]*\?",
             # ... and whether a method still works: "Would the algorithm still terminate if ...?"
@@ -557,6 +558,7 @@ ENGLISH = Language(
             r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
             r"\b(?:speed|clean|tidy)\s+(?:it|this|that|them)\s+up\b",
+            r"\btrace\s+(?:the|this|a|my)\s+(?:bug|error|crash|leak|exception|fault|segfault)\b",
             # A bare verb of changing code, alone or before "please": "Fix please.", "Refactor, please!"
             r"^(?:please\s+|pls\s+|plz\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?"
             r"(?:\s*,?\s*(?:please|pls|plz|now|again|asap|thanks|thx|quickly))*\s*[.!]*$",
@@ -608,7 +610,7 @@ GERMAN = Language(
             # "Gilt die Aussage auch für ...?", "Bleibt das Ergebnis richtig, wenn ...?": settled by proof.
             r"^(?:gilt|gelten|bleibt|bleiben|ist|sind|stimmt|stimmen|trifft|treffen)\b(?=[^?\n]*\b(?:aussage|ergebnis"
             r"|resultat|satz|behauptung|ungleichung|gleichung|schranke|abschätzung|formel|identität|eigenschaft|lemma"
-            r"|folgerung|umkehrung|äquivalenz)\w*\b)[^?\n]*\?",
+            r"|folgerung|umkehrung|äquivalenz|argument|beweis|verfahren|algorithmus|methode)\w*\b)[^?\n]*\?",
             # Every imperative form (du, Sie) and separable verbs ("Rechne ... aus", "Leite ... her").
             _de_verbs("berechnen", "bestimmen", "ermitteln", "beweisen", "vereinfachen", "schätzen", "faktorisieren",
                       "integrieren", "differenzieren", "minimieren", "maximieren", "runden", "lösen", "finden",
@@ -654,6 +656,9 @@ GERMAN = Language(
             r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
             r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            # An example in a language is code: "... und gib ein Beispiel in Python."
+            r"\b(?:gib|geben\s+sie|zeig(?:e|en\s+sie)?|schreib(?:e|en\s+sie)?)\s+(?:mir\s+|uns\s+)?(?:noch\s+)?(?:ein(?:en|ige)?\s+)?"
+            rf"(?:\w+\s+)?(?:code)?beispiel(?:e)?\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
             # "Füge Typannotationen hinzu", "Ergänze Tests": a change to the code.
             r"\bfüge(?:n\s+sie)?\b[^.?!\n]{0,60}?\bhinzu\b",
             r"\bergänze(?:n\s+sie)?\s+(?:(?:eine?[nmrs]?|die|den|das)\s+)?(?:[\w-]+\s+)?(?:\w*tests?|kommentare?|typannotationen"
@@ -699,7 +704,8 @@ FRENCH = Language(
             rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
             # "Le résultat reste-t-il vrai ...?", "L'inégalité est-elle encore valable ...?": settled by proof.
             r"^(?=[^?\n]*\b(?:résultats?|théorèmes?|énoncés?|propriétés?|inégalités?|égalités?|identités?|formules?"
-            r"|bornes?|lemmes?|propositions?|conclusions?|affirmations?|réciproques?|assertions?|estimations?)\b)"
+            r"|bornes?|lemmes?|propositions?|conclusions?|affirmations?|réciproques?|assertions?|estimations?|arguments?"
+            r"|démonstrations?|preuves?|méthodes?|algorithmes?)\b)"
             r"(?:[^?\n]*\b\w+(?:-t)?-(?:il|elle|ils|elles)\b|est-ce\s+que\b|(?:et\s+)?si\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Montrer", "Calculer"), with clitics.
             _fr_verbs("calculer", "déterminer", "trouver", "démontrer", "prouver", "simplifier", "factoriser",
@@ -783,7 +789,7 @@ SPANISH = Language(
             # "¿Sigue siendo cierto el resultado si ...?", "¿El teorema sigue valiendo ...?": settled by proof.
             r"^(?=[^?\n]*\b(?:resultados?|teoremas?|enunciados?|propiedad(?:es)?|desigualdad(?:es)?|igualdad(?:es)?"
             r"|identidad(?:es)?|fórmulas?|formulas?|cotas?|lemas?|proposici[oó]n(?:es)?|conclusi[oó]n(?:es)?"
-            r"|afirmaci[oó]n(?:es)?|rec[ií]proc[oa])\b)(?=[^?\n]*\b(?:sigue|siguen|vale|valen|valiendo|cumple|cumplen"
+            r"|afirmaci[oó]n(?:es)?|rec[ií]proc[oa]|argumentos?|demostraci[oó]n(?:es)?|m[eé]todos?|algoritmos?)\b)(?=[^?\n]*\b(?:sigue|siguen|vale|valen|valiendo|cumple|cumplen"
             r"|cierto|cierta|ciertos|ciertas|verdadero|verdadera|v[aá]lid[oa]s?|mantiene|mantienen|contin[uú]a"
             r"|aplica|aplican)\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Demostrar que", "Calcular"), with clitics.
@@ -1011,6 +1017,19 @@ _LANG_LEAD = re.compile(
 # A what-question about a definite thing ("What are its dimensions?", "What is the radius?", "Quelles sont ses
 # dimensions ?") right after givens with a number asks for a quantity worked out from them; not one about a
 # notion of prose ("What is the point of ...?", "What's the difference ...?").
+# ... when it refers back to the givens ("its", "their") or names a quantity ("the monthly payments"); not a
+# fact looked up ("What is the oven temperature for fan ovens?", "What is the return policy usually like?").
+_BACK_REFERENCE = re.compile(
+    r"[^?\n]*?\b(?:its|their|his|her|my|our|your|ses|son|sa|leur|leurs|mon|ma|mes|sein|seine|ihr|ihre|mein|meine|su|sus|mi|mis)\s",
+    re.IGNORECASE,
+)
+_QUANTITY_NOUN = re.compile(
+    r"\b(?:payments?|instal(?:l)?ments?|costs?|price|total|amount|interest|balance|savings|share|length|width|height"
+    r"|depth|weight|age|capacity|dimensions|sides?|diagonal|coordinates|change|profit|loss|discount|tax|salary|wage"
+    r"|zahlung\w*|kosten|preis|betrag|zinsen|seiten|maße|mensualités?|coût|prix|montant|intérêts?|côtés?|pagos?"
+    r"|cuotas?|coste|costo|precio|importe|intereses|lados?)\b",
+    re.IGNORECASE,
+)
 _QUANTITY_QUESTION = re.compile(
     r"(?:(?:roughly|approximately|about|so|and|then|now|ok(?:ay)?|exactly|und|et|y|alors|also|entonces)[\s,]+)*"
     r"(?:(?:what|which)(?:'s|’s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+(?:its|the|their|his|her|my|our|your"
@@ -1295,7 +1314,9 @@ def _assemble(
             clauses = [(_RESULT_ROLE, start, end)]
         elif (
             guess and len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == OTHER and segments
-            and not about_code and _QUANTITY_QUESTION.match(_squeeze(masked, body, end)[0])
+            and not about_code and _QUANTITY_QUESTION.match(words := _squeeze(masked, body, end)[0])
+            and (_BACK_REFERENCE.match(words) is not None or _QUANTITY_NOUN.search(words) is not None
+                 or _CONTENT_MATH.search(_DIGITS.sub(" ", words)) is not None)
             and not _ADVICE.search(masked, body, end) and not _ADVICE_WITHIN.search(masked, body, end)
             and _NUMBER.search(masked, segments[-1][1], segments[-1][2]) is not None
         ):
