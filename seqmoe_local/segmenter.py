@@ -93,6 +93,25 @@ Algorithm, in four passes over the query:
    - a first-person statement that only weak cues type ("I have a list of numbers in Python.")
      is context, and advice ("Is it normal ...?", "ideas for a 10th birthday") is prose
      whatever numbers it holds.
+   Round 9 added, in the same spirit:
+   - a what-question about a definite thing right after givens with a number asks for a quantity
+     worked out from them when it refers back to them or names a quantity ("A rectangle's perimeter
+     is 64 cm. What are its dimensions?", "Quelles sont ses dimensions ?"), not a way, a tool or a
+     fact looked up ("What's the greenest way to commute?", "What is the oven temperature ...?");
+   - whether a mathematical statement or method still holds is settled by proof, in the four
+     languages ("Does the result still hold if ...?", "Gilt die Aussage auch für ...?", "Le
+     résultat reste-t-il vrai ...?", "¿Sigue siendo cierto el resultado ...?");
+   - running an algorithm by hand on data is solve ("Trace Kruskal's algorithm on ...", "Verfolge
+     den Algorithmus ...", "Déroule l'algorithme ...", "Aplica el algoritmo ..."); a bare verb of
+     changing code, alone or before "please", is code ("Fix please.", "Korrigiere das bitte.");
+     a clitic or redo imperative ("Refais-le sans ...", "Hazlo sin ...", "Mach das ohne ...") is
+     typed by its content, with code words in German, French and Spanish;
+   - a sentence that opens with the language its work is done in keeps every step in that code
+     ("Using pandas, group ... and compute ..."), but a language named before a question only
+     qualifies it ("In Java, when is a finally block skipped?" is explain); after a code block, a
+     how-do-I clause asking for a change or a computation is code ("Why do I get NA, and how do I
+     get the mean of the rest?"); how to fix a fault is code and how long one should is advice in
+     German, French and Spanish too.
    Verbs of German, French and Spanish are listed once as lemmas (`_de_verbs`, `_fr_verbs`,
    `_es_verbs`) and matched in each imperative form, the infinitive of written instructions
    ("Montrer qu'...", "Demostrar que"), with clitics ("explícamelo") and separable particles
