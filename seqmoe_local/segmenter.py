@@ -93,6 +93,25 @@ Algorithm, in four passes over the query:
    - a first-person statement that only weak cues type ("I have a list of numbers in Python.")
      is context, and advice ("Is it normal ...?", "ideas for a 10th birthday") is prose
      whatever numbers it holds.
+   Round 9 added, in the same spirit:
+   - a what-question about a definite thing right after givens with a number asks for a quantity
+     worked out from them when it refers back to them or names a quantity ("A rectangle's perimeter
+     is 64 cm. What are its dimensions?", "Quelles sont ses dimensions ?"), not a way, a tool or a
+     fact looked up ("What's the greenest way to commute?", "What is the oven temperature ...?");
+   - whether a mathematical statement or method still holds is settled by proof, in the four
+     languages ("Does the result still hold if ...?", "Gilt die Aussage auch für ...?", "Le
+     résultat reste-t-il vrai ...?", "¿Sigue siendo cierto el resultado ...?");
+   - running an algorithm by hand on data is solve ("Trace Kruskal's algorithm on ...", "Verfolge
+     den Algorithmus ...", "Déroule l'algorithme ...", "Aplica el algoritmo ..."); a bare verb of
+     changing code, alone or before "please", is code ("Fix please.", "Korrigiere das bitte.");
+     a clitic or redo imperative ("Refais-le sans ...", "Hazlo sin ...", "Mach das ohne ...") is
+     typed by its content, with code words in German, French and Spanish;
+   - a sentence that opens with the language its work is done in keeps every step in that code
+     ("Using pandas, group ... and compute ..."), but a language named before a question only
+     qualifies it ("In Java, when is a finally block skipped?" is explain); after a code block, a
+     how-do-I clause asking for a change or a computation is code ("Why do I get NA, and how do I
+     get the mean of the rest?"); how to fix a fault is code and how long one should is advice in
+     German, French and Spanish too.
    Verbs of German, French and Spanish are listed once as lemmas (`_de_verbs`, `_fr_verbs`,
    `_es_verbs`) and matched in each imperative form, the infinitive of written instructions
    ("Montrer qu'...", "Demostrar que"), with clitics ("explícamelo") and separable particles
@@ -180,6 +199,7 @@ _CODE_NOUN = (
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
     r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests"
     rf"|command\s+line|makefile|macro|class(?:e)?)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
+    r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
 )
 
 # Technical artefacts one builds with code (with "table", "web" and "files" a build request is code too).
@@ -282,7 +302,8 @@ ENGLISH = Language(
             # Verbs that are nouns too ("the design of", "each round") only with an object.
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
-            r"\bshow\s+that\b",
+            # ("Show by induction that ...", "Show rigorously that ...": the method may come first.)
+            r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,2}?|formally\s+|rigorously\s+|directly\s+|carefully\s+)?that\b",
             # "Show it is bounded", "Show every tree is bipartite": "that" left out.
             r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+[\w-]+|[a-z](?:_\w+)?)\s+(?:is|are|has|have|must"
             r"|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies)\b",
@@ -304,6 +325,13 @@ ENGLISH = Language(
             r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
             r"|entries|values|matrix)\b",
             r"\bread\s+off\b",
+            # "Work through the example with n = 4": a computation with the numbers given.
+            r"\b(?:work|run|go)\s+through\s+(?:[\w-]+\s+){0,3}?(?:with|for|on|using)\s+[^.?!\n]*?[\d=]",
+            # Running an algorithm by hand on given data: "Trace Kruskal's algorithm on ...", "Simulate the first
+            # three iterations of Newton's method", "Hand-run Dijkstra from A".
+            r"\b(?:trace|simulate|hand-?run|dry-?run|execute|run|apply|carry\s+out|perform|retrace)\s+(?:through\s+)?"
+            r"(?:[\w'’-]+\s+){0,4}?(?:algorithm|method|procedure|iterations?|steps?|rounds?|passes|recursion|elimination"
+            r"|search|sort|traversal|bfs|dfs|coding|encoding|rule|theorem|formula|test|criterion)\b",
             # The cost of code asked about: "How does its running time grow with n?"
             r"\bhow\s+(?:does|do|will|would)\b[^.?!\n]*\b(?:running\s+time|runtime|complexity|number\s+of\s+calls)\b"
             r"[^.?!\n]*\b(?:grow|grows|scale|scales|increase|increases)\b",
@@ -311,7 +339,8 @@ ENGLISH = Language(
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
             r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
-            r"|save|spend|weigh|end\s+up\s+with|have\s+left)\b",
+            r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear|receive"
+            r"|get\s+back|need\s+to\s+(?:save|pay|earn|score|sell|run|walk|drive))\b",
             r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
             + _SAME_CLAUSE + r"\d",
             # "Give the domain of f": a result, like "find"; "Give a proof" is further below.
@@ -320,8 +349,26 @@ ENGLISH = Language(
             # "Must sum a_n/n converge?": a yes/no settled by proof.
             r"^(?:is|are|does|do|must|can|will)\b[^?\n]*\b(?:converge|diverge)s?\b",
             r"\bby\s+(?:what|how\s+much|how\s+many)\b",
+            # Whether a mathematical statement still holds is settled by proof: "Does the result still hold
+            # if f is only continuous?", "Is the theorem true for infinite groups?" (a statement's noun and
+            # a verb of holding, in a question).
+            r"^(?=[^?\n]*\b(?:results?|statements?|claims?|theorems?|lemmas?|propositions?|corollary|conjectures?"
+            r"|bounds?|inequalit(?:y|ies)|identit(?:y|ies)|equalit(?:y|ies)|formulas?|estimates?|propert(?:y|ies)"
+            r"|conclusions?|converse|assertions?|implications?|equivalences?)\b)(?=[^?\n]*\b(?:hold|holds|remain|remains"
+            r"|stay|stays|true|false|valid|correct|right|wrong|tight|sharp|optimal|apply|applies|extend|extends"
+            r"|generali[sz]es?|survive|survives|carry\s+over"
+            r"|go\s+through|goes\s+through)\b)(?:is|are|does|do|will|would|must|can|could|was|were|and|but|so|then"
+            r"|what\s+if|if)\b[^?\n]*\?",
+            # ... and whether a method still works: "Would the algorithm still terminate if ...?"
+            r"^(?:is|are|does|do|will|would|must|can|could)\b(?=[^?\n]*\b(?:algorithm|argument|proof|method|construction"
+            r"|reduction|procedure|approach)\s+(?:[\w-]+\s+)?(?:still|also|even|then)\s+(?:hold|holds|work|works|terminate"
+            r"|terminates|converge|converges|succeed|succeeds|apply|applies|go\s+through|run\s+in|give|gives|yield"
+            r"|yields|be\s+(?:correct|valid|optimal))\b)[^?\n]*\?",
             # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
-            r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b" + _SAME_CLAUSE + r"\d",
+            # (Not a way or a plan asked for: "What's a sensible way to start with 200 a month?" is advice.)
+            r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b(?!\s+(?:an?|the|my|your|some)\s+"
+            r"(?:[\w-]+\s+){0,2}?(?:ways?|approach(?:es)?|strateg(?:y|ies)|plans?|ideas?|options?|methods?|places?"
+            r"|habits?|steps?|tips?)\b)" + _SAME_CLAUSE + r"\d",
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
             r"(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
@@ -386,6 +433,10 @@ ENGLISH = Language(
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            r"\btrace\s+(?:the\s+|its\s+)?(?:history|origins?|development|evolution|rise|roots|influence)\b",
+            # A language named before a question qualifies it: "In Java, when is a finally block skipped?"
+            rf"^(?:in|using|with|for)\s+{_LANGS}\s*,\s*(?=(?:when|where|which|who|whether|is|are|was|were|does|do|did"
+            r"|should|must|may|might|has|have|(?:can|could|would|will)\s+(?!you\b)\w)\b)",
             r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
             # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
             r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?"
@@ -424,6 +475,10 @@ ENGLISH = Language(
             # "List three causes of ...", "Name the planets", "Check my proof: ...".
             r"\b(?:fix|correct|improve|polish|check)\s+(?:the|my|this|its)\s+(?:grammar|spelling|wording|punctuation|style"
             r"|phrasing|tone)\b",
+            # Prose rewritten: "Rewrite the paragraph in a formal tone.", "Rephrase this email".
+            r"\b(?:rewrite|rephrase|reword|shorten|edit|tighten|simplify)\s+(?:the|this|my|that|our|your)\s+(?:[\w-]+\s+){0,2}?"
+            r"(?:paragraph|text|sentence|email|e-mail|letter|essay|bio|intro(?:duction)?|summary|abstract|message|post"
+            r"|speech|story|poem|description|wording|answer|explanation)s?\b",
             r"\b(?:check|review|look\s+over|critique)\s+(?:my|our|this)\s+(?:proof|essay|argument|reasoning|writing|text"
             r"|paragraph|letter|email|cv|resume)\b",
             r"\b(?:list|name|give|mention|identify)\s+(?:me\s+)?(?:the\s+)?(?:two|three|four|five|six|seven|eight|nine|ten"
@@ -459,8 +514,10 @@ ENGLISH = Language(
             rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
             # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
-            rf"\b(?:in|using|with)\s+{_LANGS}\s*,(?!\s*(?:why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
-            r"|compare|discuss)\b)" + _REST_OF_CLAUSE,
+            # ("Using SQL window functions, compute ...": a few words may name what of the language is used.)
+            rf"\b(?:in|using|with)\s+{_LANGS}(?:\s+(?!(?:and|or|then)\b)[\w'’-]+){{0,3}}?\s*,(?!\s*(?:why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
+            r"|compare|discuss|when|where|which|who|whether|is|are|was|were|does|do|did|should|must|may|might|has|have"
+            r"|(?:can|could|would|will)\s+(?!you\b))\b)" + _REST_OF_CLAUSE,
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
@@ -519,6 +576,14 @@ ENGLISH = Language(
             r"|dockerfile|makefile|config|pipeline|regex|interface|iterator|generator|decorator|macro|template"
             r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
+            r"\b(?:speed|clean|tidy)\s+(?:it|this|that|them)\s+up\b",
+            r"\btrace\s+(?:the|this|a|my)\s+(?:bug|error|crash|leak|exception|fault|segfault)\b",
+            # A bare verb of changing code, alone or before "please": "Fix please.", "Refactor, please!"
+            r"^(?:please\s+|pls\s+|plz\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?"
+            r"(?:\s*,?\s*(?:please|pls|plz|now|again|asap|thanks|thx|quickly))*\s*[.!]*$",
+            # Being helped to make something technical: "Please help me set up a nightly backup cron job."
+            r"\bhelp\s+(?:me|us)\s+(?:to\s+)?(?:write|set\s+up|build|create|make|configure|automate|script|code)\b"
+            rf"(?=[^.?!\n]*\b(?:{_CODE_NOUN}|{_TECH}|cron)(?![\w+#]))",
             r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
             r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
             r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
@@ -552,7 +617,7 @@ GERMAN = Language(
             r"\bprüfe(?:n\s+sie)?\b[^.?!\n]{0,30}?\bob\b",
             r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
             r"|entfernung|dauer)\b",
-            r"\bzeige(?:n\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
+            r"\bzeig(?:e|en\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
             # "Wie teuer ist es jetzt?" (not "doppelt so lang wie breit").
             r"\bwie\s+(?:teuer|billig|alt|schwer|breit|tief|warm|kalt)\s+(?:ist|sind|war|waren|wird|werden|wäre)\b",
@@ -561,10 +626,17 @@ GERMAN = Language(
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
             r"|geschwindigkeit|entfernung|laufzeit|komplexität|anzahl|preis)\b",
             rf"^und\s+(?:für|fuer|mit|wenn|bei)\b{_MATHY}",
+            # "Gilt die Aussage auch für ...?", "Bleibt das Ergebnis richtig, wenn ...?": settled by proof.
+            r"^(?:gilt|gelten|bleibt|bleiben|ist|sind|stimmt|stimmen|trifft|treffen)\b(?=[^?\n]*\b(?:aussage|ergebnis"
+            r"|resultat|satz|behauptung|ungleichung|gleichung|schranke|abschätzung|formel|identität|eigenschaft|lemma"
+            r"|folgerung|umkehrung|äquivalenz|argument|beweis|verfahren|algorithmus|methode)\w*\b)[^?\n]*\?",
             # Every imperative form (du, Sie) and separable verbs ("Rechne ... aus", "Leite ... her").
             _de_verbs("berechnen", "bestimmen", "ermitteln", "beweisen", "vereinfachen", "schätzen", "faktorisieren",
                       "integrieren", "differenzieren", "minimieren", "maximieren", "runden", "lösen", "finden",
-                      "konstruieren", "aus+rechnen", "her+leiten", "ab+leiten", "nach+weisen", "ab+schätzen"),
+                      "konstruieren", "aus+rechnen", "her+leiten", "ab+leiten", "nach+weisen", "ab+schätzen",
+                      "rechnen", "nach+rechnen", "durch+rechnen"),
+            r"\b(?:verfolge|simuliere|führe|wende|spiele|gehe)(?:n\s+sie)?\b[^.?!\n]{0,40}?\b(?:algorithmus|verfahren|methode"
+            r"|suche|iterations?\w*|schritte?|sortier\w*)\b",
         ),
         "explain": (
             r"\b(?:erkläre|erklär|beschreibe|begründe|vergleiche|erläutere|diskutiere|interpretiere|definiere"
@@ -572,6 +644,8 @@ GERMAN = Language(
             r"|definieren|veranschaulichen)\s+sie)\b",
             r"\b(?:warum|wieso|weshalb)\b",
             r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
+            # Advice, when no numbers make it a sum: "Wie lange sollte ich Nudeln kochen?"
+            r"\bwie\s+(?:lange|viel|viele|oft)\s+(?:sollte|soll|sollten|muss|müssen)\s+(?:ich|man|wir|du)\b(?![^?\n]*\d)",
             r"\bwas\s+(?:ist|sind|bedeutet|bedeuten|passiert|macht|gibt|tut)\b",
             r"^und\s+(?:für|fuer|mit|wenn|bei)\b",
             r"\b(?:gib|geben\s+sie)\s+(?:mir|uns)\s+(?:ein\s+paar\s+|einige\s+)?(?:tipps|ratschläge|ideen|vorschläge"
@@ -591,6 +665,9 @@ GERMAN = Language(
             r"|schreib(?:e|en\s+sie)?)\s+(?:(?:die|den|das|diese[nms]?)\s+(?:[\w+#-]+\s+)?" + _DE_CODE_NOUN
             + r"|ihn|es|sie)\b",
             rf"\bwie\b{_SAME_CLAUSE}\b(?:ich|man|wir)\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
+            # "Wie behebe ich das?", "Wie kann ich den Fehler beheben?": how to fix a fault is code.
+            r"\bwie\s+(?:(?:kann|könnte|soll)\s+(?:ich|man|wir)\s+(?:[\w-]+\s+){0,3}?(?:beheben|reparieren|fixen|debuggen)"
+            r"|(?:behebe|repariere|fixe|debugge)\s+(?:ich|man|wir))\b",
             # Anything written or built in a programming language is code ("schreibe einen UDP-Client in Python").
             r"\b(?:schreib(?:e|en\s+sie)?|erstelle(?:n\s+sie)?|bau(?:e|en\s+sie)?|programmiere(?:n\s+sie)?)\b"
             r"[^.?!\n,;]*?\b(?:in|mit)\s+" + _LANGS + r"(?![\w+#])",
@@ -598,12 +675,19 @@ GERMAN = Language(
             r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
             r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            # An example in a language is code: "... und gib ein Beispiel in Python."
+            r"\b(?:gib|geben\s+sie|zeig(?:e|en\s+sie)?|schreib(?:e|en\s+sie)?)\s+(?:mir\s+|uns\s+)?(?:noch\s+)?(?:ein(?:en|ige)?\s+)?"
+            rf"(?:\w+\s+)?(?:code)?beispiel(?:e)?\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
             # "Füge Typannotationen hinzu", "Ergänze Tests": a change to the code.
             r"\bfüge(?:n\s+sie)?\b[^.?!\n]{0,60}?\bhinzu\b",
             r"\bergänze(?:n\s+sie)?\s+(?:(?:eine?[nmrs]?|die|den|das)\s+)?(?:[\w-]+\s+)?(?:\w*tests?|kommentare?|typannotationen"
             r"|typhinweise|fehlerbehandlung|docstrings?|logging|validierung|parameter|methoden?)\b",
             r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
             _de_verbs("implementieren", "programmieren", "debuggen", "refaktorieren"),
+            # A bare verb of changing code: "Korrigiere das bitte.", "Bitte fixen."
+            r"^(?:bitte\s+)?(?:korrigier(?:e|en\s+sie)?|fix(?:e|en\s+sie)?|debugge|reparier(?:e|en\s+sie)?|beheb(?:e|en\s+sie)?"
+            r"|korrigieren|fixen|debuggen|reparieren|beheben)(?:\s+(?:das|es|ihn|sie|den\s+fehler|bitte|jetzt|nochmal"
+            r"|mal|doch))*\s*[.!]*$",
         ),
     },
     joiners=r"und|dann|danach|anschließend",
@@ -627,7 +711,9 @@ FRENCH = Language(
             r"\bvérifie[zr]?\s+(?:que|si|qu['’])",
             r"\bquel(?:le)?s?\s+(?:distance|vitesse|durée|valeur|probabilité|somme|prix|température|masse|hauteur"
             r"|longueur|aire|surface|pourcentage|quantité|montant)\b",
-            r"\bmontre[zr]?\s+qu(?:e\b|['’])",
+            # ("Montrer par récurrence que ...": the method may come first.)
+            r"\bmontre[zr]?\s+(?:(?:par|avec|en\s+utilisant|à\s+l['’]aide\s+d(?:e\s+|['’]))\s*(?:[\w'’-]+\s+){1,2}?)?"
+            r"qu(?:e\b|['’])",
             r"\bcombien\b",
             r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\b" + _SAME_CLAUSE + r"\d",
             r"\bquel(?:le)?s?\s+(?:est|sont|était|sera)\s+(?:le|la|les|son|sa|ses|leur|mon|ma|ton|ta|votre|notre"
@@ -635,17 +721,25 @@ FRENCH = Language(
             r"|somme|produit|probabilité|aire|volume|périmètre|dérivée|intégrale|limite|moyenne|médiane|reste|vitesse"
             r"|distance|complexité|nombre|total|coût|pourcentage)\b",
             rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
+            # "Le résultat reste-t-il vrai ...?", "L'inégalité est-elle encore valable ...?": settled by proof.
+            r"^(?=[^?\n]*\b(?:résultats?|théorèmes?|énoncés?|propriétés?|inégalités?|égalités?|identités?|formules?"
+            r"|bornes?|lemmes?|propositions?|conclusions?|affirmations?|réciproques?|assertions?|estimations?|arguments?"
+            r"|démonstrations?|preuves?|méthodes?|algorithmes?)\b)"
+            r"(?:[^?\n]*\b\w+(?:-t)?-(?:il|elle|ils|elles)\b|est-ce\s+que\b|(?:et\s+)?si\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Montrer", "Calculer"), with clitics.
             _fr_verbs("calculer", "déterminer", "trouver", "démontrer", "prouver", "simplifier", "factoriser",
                       "évaluer", "dériver", "minimiser", "maximiser", "élaborer", "exprimer", "dénombrer", "majorer",
                       "minorer", "établir/is", "arrondir/is", "convertir/is", "résoudre=résous|résolvez",
                       "construire=construis|construisez", "concevoir=conçois|concevez", "déduire=déduis|déduisez",
-                      "prédire=prédis|prédisez"),
+                      "prédire=prédis|prédisez", "recalculer"),
+            r"\b(?:déroule[zr]?|simule[zr]?|exécute[zr]?|applique[zr]?|trace[zr]?|effectue[zr]?)\b[^.?!\n]{0,40}?"
+            r"\b(?:algorithme|méthode|procédé|procédure|recherche|tri|itérations?|étapes?|parcours)\b",
         ),
         "explain": (
             r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?(?!-)|commente[zr]?|interprète"
             r"|interprétez|discute[zr]?|définis|définissez|illustre[zr]?|clarifie[zr]?|résume[zr]?)\b",
             r"\bpourquoi\b",
+            r"\bcombien\s+(?:de\s+\w+\s+)?(?:faut-il|dois-je|devrais-je|doit-on|faudrait-il)\b(?![^?\n]*\d)",
             r"\bcomment\s+(?:fonctionne|fonctionnent|marche|marchent|se\s+fait|est-ce|peut-on|faire|expliquer)\b",
             r"\bqu['’]est-ce\b",
             r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
@@ -673,6 +767,8 @@ FRENCH = Language(
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            r"\bcomment\s+(?:(?:puis-je|je\s+peux|on\s+peut|peut-on|dois-je)\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger|réparer|déboguer"
+            r"|fixer)\b",
             r"\b(?:écris|écrivez|écrire|crée[zr]?|code[zr]?|programme[zr])(?:-(?:moi|nous))?\b[^.?!\n,;]*?\ben\s+"
             + _LANGS + r"(?![\w+#])",
             _fr_verbs("implémenter", "déboguer", "refactoriser", "scripter", "programmer=programmez",
@@ -709,11 +805,20 @@ SPANISH = Language(
             r"|suma|producto|probabilidad|área|volumen|perímetro|derivada|integral|límite|media|mediana|resto"
             r"|velocidad|distancia|complejidad|número|total|coste|costo|porcentaje)\b",
             rf"^y\s+(?:con|para|si|cuando|en)\b{_MATHY}",
+            # "¿Sigue siendo cierto el resultado si ...?", "¿El teorema sigue valiendo ...?": settled by proof.
+            r"^(?=[^?\n]*\b(?:resultados?|teoremas?|enunciados?|propiedad(?:es)?|desigualdad(?:es)?|igualdad(?:es)?"
+            r"|identidad(?:es)?|fórmulas?|formulas?|cotas?|lemas?|proposici[oó]n(?:es)?|conclusi[oó]n(?:es)?"
+            r"|afirmaci[oó]n(?:es)?|rec[ií]proc[oa]|argumentos?|demostraci[oó]n(?:es)?|m[eé]todos?|algoritmos?)\b)(?=[^?\n]*\b(?:sigue|siguen|vale|valen|valiendo|cumple|cumplen"
+            r"|cierto|cierta|ciertos|ciertas|verdadero|verdadera|v[aá]lid[oa]s?|mantiene|mantienen|contin[uú]a"
+            r"|aplica|aplican)\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Demostrar que", "Calcular"), with clitics.
             _es_verbs("calcular", "determinar", "hallar", "simplificar", "factorizar", "estimar", "derivar", "integrar",
                       "expresar", "evaluar", "analizar", "minimizar", "maximizar", "redondear", "acotar",
                       "resolver:resuelv", "demostrar:demuestr", "encontrar:encuentr", "deducir=deduce|deduzca",
-                      "construir=construye|construya"),
+                      "construir=construye|construya", "recalcular"),
+            r"\b(?:aplica|aplique|aplicar|simula|simule|simular|ejecuta|ejecute|ejecutar|traza|trace|trazar|sigue|siga"
+            r"|recorre|recorra)\b[^.?!\n]{0,40}?\b(?:algoritmo|método|metodo|procedimiento|búsqueda|ordenación"
+            r"|iteraciones|pasos|recorrido)\b",
         ),
         "explain": (
             r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|compare(?!-)|comenta|comente"
@@ -722,6 +827,7 @@ SPANISH = Language(
             r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
             r"\bqu[eé]\s+diferencias?\b",
             r"\bpor\s+qu[eé]\b",
+            r"\bcu[aá]nt[oa]s?\s+(?:\w+\s+)?(?:deber[ií]a|debo|hay\s+que|se\s+debe|conviene)\b(?![^?\n]*\d)",
             r"\bc[oó]mo\s+(?:funciona|funcionan|se\s+\w+|es|son|puede|puedo)\b",
             r"\bqu[eé]\s+(?:es|son|significa|hace|hacen|devuelve|imprime|pasa|ocurre|sucede)\b",
             r"^y\s+(?:con|para|si|cuando|en)\b",
@@ -741,13 +847,15 @@ SPANISH = Language(
             # "Pásalo a Java", "Hazlo en Rust": the same code in another language.
             rf"\b\w+(?:lo|la|los|las)\s+(?:a|en)\s+{_LANGS}(?![\w+#])",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
-            r"\bcorr[ií]gel[oa]s?\b",
+            r"\b(?:corr[ií]gel[oa]s?|arr[eé]glal[oa]s?|rep[aá]ral[oa]s?|depúral[oa]s?|depural[oa]s?)\b",
             r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
             r"|h[aá]z)l[oa]s?\b(?!\s+(?:para|con|de|otra)\b)",
             r"\b(?:modifica|modifique|corrige|corrija|convierte|convierta|traduce|traduzca|adapta|adapte|optimiza"
             r"|optimice|extiende|extienda)(?:l[oa]s?\b|\s+(?:esta|este|la|el|tu|su|mi)\s+(?:[\w+#-]+\s+)?"
             r"(?:función|funcion|código|codigo|programa|método|clase|script|consulta|bucle|algoritmo)\b)",
             rf"\bc[oó]mo\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            r"\bc[oó]mo\s+(?:(?:puedo|se\s+puede|podr[ií]a)\s+)?(?:lo\s+|la\s+)?(?:arreglo|arreglar|corrijo|corregir|depuro"
+            r"|depurar)(?:l[oa])?\b",
             r"\b(?:escr[ií]b[ea](?:me|nos)?|escribir|cr[eé][ae](?:me|nos)?|crear|programa|programe|programar)\b"
             r"[^.?!\n,;]*?\ben\s+" + _LANGS + r"(?![\w+#])",
             _es_verbs("implementar", "depurar", "refactorizar", "codificar", "programar=programe|programad"),
@@ -918,12 +1026,57 @@ _WH_RESULT = re.compile(
     r"(?:where|when|whether|which|for\s+which|wo|wann|ob|où|quand|si|dónde|cuándo)\b", re.IGNORECASE
 )
 _LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
+# A sentence that opens by naming the language its work is done in ("Using pandas, group ... and compute ...",
+# "In SQL, find ... and count ..."): every step it asks for is done by that code.
+_LANG_LEAD = re.compile(
+    _REQUEST_LEAD + r"(?:in|using|with|mit|en|avec|con|usando|utilisant|verwende|benutze)\s+" + _LANGS
+    + r"(?![\w+#])(?:\s+[\w'’-]+){0,3}?\s*,",
+    re.IGNORECASE,
+)
+# A what-question about a definite thing ("What are its dimensions?", "What is the radius?", "Quelles sont ses
+# dimensions ?") right after givens with a number asks for a quantity worked out from them; not one about a
+# notion of prose ("What is the point of ...?", "What's the difference ...?").
+# ... when it refers back to the givens ("its", "their") or names a quantity ("the monthly payments"); not a
+# fact looked up ("What is the oven temperature for fan ovens?", "What is the return policy usually like?").
+_BACK_REFERENCE = re.compile(
+    r"[^?\n]*?\b(?:its|their|his|her|my|our|your|ses|son|sa|leur|leurs|mon|ma|mes|sein|seine|ihr|ihre|mein|meine|su|sus|mi|mis)\s",
+    re.IGNORECASE,
+)
+_QUANTITY_NOUN = re.compile(
+    r"\b(?:payments?|instal(?:l)?ments?|costs?|price|total|amount|interest|balance|savings|share|length|width|height"
+    r"|depth|weight|age|capacity|dimensions|sides?|diagonal|coordinates|change|profit|loss|discount|tax|salary|wage"
+    r"|zahlung\w*|kosten|preis|betrag|zinsen|seiten|maße|mensualités?|coût|prix|montant|intérêts?|côtés?|pagos?"
+    r"|cuotas?|coste|costo|precio|importe|intereses|lados?)\b",
+    re.IGNORECASE,
+)
+_QUANTITY_QUESTION = re.compile(
+    r"(?:(?:roughly|approximately|about|so|and|then|now|ok(?:ay)?|exactly|und|et|y|alors|also|entonces)[\s,]+)*"
+    r"(?:(?:what|which)(?:'s|’s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+(?:its|the|their|his|her|my|our|your"
+    r"|each|both)|was\s+(?:ist|sind|wäre|wären)\s+(?:sein|seine|ihr|ihre|der|die|das|mein|meine)"
+    r"|quel(?:le)?s?\s+(?:est|sont|serait|seraient)\s+(?:ses|son|sa|leur|leurs|le|la|les|l['’]|mon|ma|mes)"
+    r"|cu[aá]l(?:es)?\s+(?:es|son|ser[ií]a|ser[ií]an)\s+(?:su|sus|el|la|los|las|mi|mis))(?:\s+|(?<=['’]))"
+    r"(?!(?:[\w-]+\s+){0,2}?(?:way|approach|strategy|option|choice|tool|app|route\s+to|thing|place|time\s+to"
+    r"|point|purpose|reason|difference|meaning|idea|problem|issue|catch|trick|intuition|logic|rule"
+    r"|rationale|best|advantage|benefit|risk|name|story|history|role|use|context|definition|origin|status|default"
+    r"|recommended|typical|usual|standard|normal|official|current|minimum\s+requirements?"
+    r"|sinn|zweck|grund|unterschied|bedeutung|idee|problem|but|raison|différence|sens|idée|problème|propósito"
+    r"|razón|diferencia|sentido|significado|problema)s?\b)[^?\n]*\?$",
+    re.IGNORECASE,
+)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
 _ON_IT = re.compile(_REQUEST_LEAD + r"[^\W\d]+\s+(?:it|this|them|the\s+code|my\s+code)\b", re.IGNORECASE)
 # In a question about code, being shown how to do something is a cue for code of its own, so that it
 # starts a clause: "Explain Rust's Option type and show how to unwrap it safely."
 _CODE_CONTEXT_CUES: _Table = (
     ("code", re.compile(r"\b(?:show|give)\s+(?:me\s+|us\s+)?how\s+to\b", re.IGNORECASE), False),
+    # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
+    ("code", re.compile(
+        # (A change or a computation asked for, not "how can I catch these bugs with tooling?")
+        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:(?:change|fix|make|turn"
+        r"|convert|rewrite|modify|remove|drop|replace|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round"
+        r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e)\b|get\s+(?:the\s+)?"
+        r"(?:mean|sum|average|median|count|total|max(?:imum)?|min(?:imum)?|number|length|size|rid|values?|rows?"
+        r"|columns?|keys?|items?)\b)", re.IGNORECASE), False),
 )
 _LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
 # A unit that says please or asks a question.
@@ -977,11 +1130,14 @@ _NOT_IMPERATIVE = (
     r"|era|estoy|estaba|hice)"
 )
 _IMPERATIVE = re.compile(
-    _REQUEST_LEAD + r"(?!" + _NOT_IMPERATIVE + r"\b)(?![^\W\d]*(?:ing|[^e]ed|[^s]s)\b)[a-zß-öø-ÿœ]{2,}\s+"
+    # A clitic imperative needs no object after it: "Refais-le sans ...", "Hazlo sin ...", "Vuelve a hacerlo ...".
+    _REQUEST_LEAD + r"(?:[a-zß-öø-ÿœ]{2,}-(?:le|la|les)\b|(?:re)?h[aá]z(?:lo|la|los|las)\b|(?:re)?fai(?:s|tes)\b"
+    r"|vuelve\s+a\s+\w+(?:lo|la)\b|"
+    r"(?!" + _NOT_IMPERATIVE + r"\b)(?![^\W\d]*(?:ing|[^e]ed|[^s]s)\b)[a-zß-öø-ÿœ]{2,}\s+"
     r"(?:me\s+|us\s+|mir\s+|uns\s+|moi\s+)?(?:it|this|that|these|those|them|an?|the|my|your|our|their|his|her|its"
     r"|some|all|each"
     r"|every|both|daraus|damit|das|es|eine?[nmrs]?|die|den|dem|diese[nmrs]?|le|la|les|l['’]|un|une|des|du|ce|cette"
-    r"|ces|el|los|las|una?|esto|esta|este|[-\d(])",
+    r"|ces|el|los|las|una?|esto|esta|este|[-\d(]))",
     re.IGNORECASE,
 )
 # What a request that no cue types is about: code (an artefact or a language named), something to
@@ -995,7 +1151,12 @@ _CONTENT_CODE = re.compile(
     r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?|promises?"
     r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?"
     r"|recursion|memoi[sz]ation|caching|iteration|terraform|ansible|helm|nginx|systemd|cloudformation|kubectl"
-    r"|webpack|eslint|cmake|config)\b",
+    r"|webpack|eslint|cmake|config"
+    # The same constructs in German, French and Spanish ("ohne externe Bibliotheken", "sans boucle", "sin recursión").
+    r"|bibliothek(?:en)?|biblioth[eè]ques?|bibliotecas?|librer[ií]as?|abhängigkeit(?:en)?|dépendances?"
+    r"|dependencias?|dependenc(?:y|ies)|variablen|schleifen?|boucles?|bucles?|rekursion|r[eé]cursi(?:on|vit[eé])"
+    r"|recursi[oó]n|recursividad|iterativ\w*|it[eé]rati(?:f|ve)s?|ausnahmen?|globale?n?|modul(?:e|en)?"
+    r"|typannotationen|typhinweise|klasse[n]?|diccionarios?|dictionnaires?|wörterbücher|wörterbuch|hashmaps?)\b",
     re.IGNORECASE,
 )
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
@@ -1031,7 +1192,10 @@ _CONTENT_MATH = re.compile(
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
     r"|gleichung|bruch|ableitung|wahrscheinlichkeit|varianz|mittelwert|summe|integral|grenzwert|folge|reihe|beweis"
     r"|équation|fraction|dérivée|probabilité|variance|moyenne|somme|limite|suite|série|intégrale|démonstration"
-    r"|ecuación|fracción|derivada|probabilidad|varianza|media|suma|límite|sucesión|serie|integral|demostración)\b",
+    r"|ecuación|fracción|derivada|probabilidad|varianza|media|suma|límite|sucesión|serie|integral|demostración"
+    # Plurals ("Gilt das auch für unendliche Reihen?", "les suites", "las ecuaciones").
+    r"|reihen|folgen|gleichungen|brüche|ableitungen|matrizen|primzahlen|gruppen|équations|suites|séries|dérivées"
+    r"|groupes|ecuaciones|fracciones|sucesiones|series|derivadas|grupos)\b",
     re.IGNORECASE,
 )
 # A question about a given piece of code asks what it does (explain), not a result to work out
@@ -1167,6 +1331,16 @@ def _assemble(
             and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
         ):
             clauses = [(_RESULT_ROLE, start, end)]
+        elif (
+            guess and len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == OTHER and segments
+            and not about_code and _QUANTITY_QUESTION.match(words := _squeeze(masked, body, end)[0])
+            and (_BACK_REFERENCE.match(words) is not None or _QUANTITY_NOUN.search(words) is not None
+                 or _CONTENT_MATH.search(_DIGITS.sub(" ", words)) is not None)
+            and not _ADVICE.search(masked, body, end) and not _ADVICE_WITHIN.search(masked, body, end)
+            and _NUMBER.search(masked, segments[-1][1], segments[-1][2]) is not None
+        ):
+            # "A rectangle's perimeter is 64 cm. What are its dimensions?": a quantity from the givens.
+            clauses = [(_RESULT_ROLE, start, end)]
         # An item under a lead-in is a part of its own ("(a) the variance (b) the standard deviation").
         if (
             guess and clauses and masked[end - 1] == "." and _STATEMENT.match(masked, body, end)
@@ -1262,6 +1436,16 @@ def _assemble(
                 (_PROGRAM_ROLE if kind == _PROSE_ROLE and _SHOW_HOW.match(masked, max(a, body), b) else kind, a, b)
                 for kind, a, b in clauses
             ]
+        if guess and len(clauses) > 1 and clauses[0][0] == _PROGRAM_ROLE and _LANG_LEAD.match(masked, body, end):
+            # "Using pandas, group the table by region and compute the mean": the computing is the code's.
+            merged: list[tuple[str, int, int]] = []
+            for kind, a, b in clauses:
+                kind = _PROGRAM_ROLE if kind == _RESULT_ROLE else kind
+                if merged and merged[-1][0] == kind:
+                    merged[-1] = (kind, merged[-1][1], b)
+                else:
+                    merged.append((kind, a, b))
+            clauses = merged
         if clauses:
             segments.extend(clauses)
             context_items = under_lead_in

@@ -25,7 +25,7 @@ DEV = [r for r in RECORDS if r["split"] == "dev"]
 # regressions, it measures nothing). A change that fixes one takes it out; one that breaks
 # another fails here.
 DEV_MISSES = {
-    "en-math-b6-05", "en-sys-b6-05", "en-sys-b6-07", "en-block-b6-03", "en-follow-b6-09",
+    "en-math-b6-05", "en-sys-b6-05", "en-block-b6-03", "en-follow-b6-09",
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
@@ -68,29 +68,10 @@ def test_labels_tile_the_question(record: dict) -> None:
 # The test-part questions whose task-kind set was wrong when the test part was measured (once,
 # after tuning on dev only), and those that came back with no task at all. They are not tuned on;
 # they stay listed so that a change that fixes one must say so here, and any other miss fails.
-# Batch 8 (written and labelled by another hand, measured once after round 8: 110 of 120, 3
-# without a task).
-KNOWN_MISSES = {
-    "en-math-b8-01": "'What are its dimensions?' after givens with numbers read as explain (a what-question "
-        "about a noun of no maths list)",
-    "en-day-b8-03": "'Roughly what do I make in a year before tax, ...?' read as explain: 'roughly' and 'what do "
-        "I' read as advice, though the givens hold the numbers to compute with",
-    "en-day-b8-09": "'What's a sensible way to start with 200 a month?' read as solve: the number outweighs "
-        "the advice wording",
-    "en-algo-b8-08": "'Trace Kruskal's algorithm on ... and list the tree's edges ...': 'trace' is no cue; no task",
-    "en-sys-b8-01": "'In C++, when should I mark a move constructor noexcept, ...' read as code: a language "
-        "named in a when-question is not a request for code",
-    "en-sys-b8-09": "'Using SQL window functions, compute each employee's salary rank ...': 'compute' starts a "
-        "solve clause inside a task done in SQL (code)",
-    "en-block-b8-07": "'Why do I get NA, and how do I get the mean of the non-missing values?' after an R block: "
-        "the how-do-I clause is not split off as code",
-    "en-follow-b8-10": "'Fix please.' (verb last, no object) after a statement about a bug: no task",
-    "de-follow-b8-01": "'Mach das bitte ohne externe Bibliotheken.': 'mach das ... ohne' (redo it without) is no "
-        "German cue; no task",
-    "fr-proof-b8-01": "'Le résultat reste-t-il vrai pour un groupe d'ordre impair ?' (a yes/no settled by proof) "
-        "read as explain",
-}
-KNOWN_NO_TASK = {"en-algo-b8-08", "en-follow-b8-10", "de-follow-b8-01"}
+# Batch 8 (measured once after round 8 at 110 of 120, 3 without a task) is dev now; the test part
+# is empty until batch 9 is committed.
+KNOWN_MISSES: dict[str, str] = {}
+KNOWN_NO_TASK: set[str] = set()
 
 
 def test_every_test_question_gets_its_task_kinds() -> None:
