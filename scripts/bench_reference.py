@@ -70,6 +70,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchlib import print_table  # stdlib only, so it imports in the reference venv too
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 DEFAULT_EXPERTS = ("smollm2-135m", "qwen-coder")
@@ -215,15 +217,6 @@ def measure_llama(
                              "last": r["pp_last_med"], "all": r["pp_all_med"], "last_best": r["pp_last"],
                              "all_best": r["pp_all"], "decode": r["decode_med"]})  # fmt: skip
     return rows
-
-
-def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """Print rows under headers, the first column left-aligned (benchlib's layout)."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=False))))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))))
 
 
 def report(runs: list[dict[str, Any]], reference: str = "transformers") -> None:
