@@ -42,8 +42,10 @@ What it measures (wall time, best of ``--reps``, default 3; tok/s = tokens / bes
 (d) Weight types (``--weight-types f16 bf16 q8_0``, off by default): each expert's GGUF
     requantized by llama.cpp (``llama_model_quantize``, requantizing allowed) into a temporary
     directory, then ``pp last``, ``pp all`` and ``decode`` at ``--variant-length`` tokens beside
-    the shipped file, measured the same way. It says what a different download would buy: a
-    file made from a 4-bit one keeps its 4-bit rounding, so this measures speed, not quality.
+    the shipped file, measured the same way, and (unless ``--no-routing``) (c)'s routing with the
+    derived chunks, flash attention off, with every expert's file of each type. It says what a
+    different download would buy: a file made from a 4-bit one keeps its 4-bit rounding, so this
+    measures speed, not quality.
 
 Clock. Wall time by default. llama.cpp's worker threads spin-wait on each other, so when
 other processes share the cores every multi-threaded decode slows down several-fold and
@@ -356,6 +358,26 @@ def measure_weight_types(config: AppConfig, expert: ExpertConfig, args: argparse
     return rows
 
 
+def measure_routing_weights(config: AppConfig, args: argparse.Namespace, threads: int) -> list[dict]:
+    """Section (d), routing: the shipped files, then every expert requantized to each weight type."""
+    rows = []
+    profile = config.profile(PROFILE)
+    for row in measure_routing(config, threads, args.reps, ROUTE_POLICIES[:1]):
+        rows.append({"weights": "shipped", **row})
+    for kind in args.weight_types:
+        with tempfile.TemporaryDirectory(prefix="seqmoe-weights-") as tmp:
+            experts = dict(config.experts)
+            for name, expert in profile.experts.items():
+                progress(f"routing: requantizing {name} to {kind}")
+                made = requantized(config.model_path(expert), kind, Path(tmp))
+                # No pins: the rewritten file has its own size and hash.
+                experts[name] = expert.model_copy(update={"filename": made.name, "sha256": None, "size": None})
+            cfg = config.model_copy(update={"experts": experts, "models_dir": Path(tmp)})
+            for row in measure_routing(cfg, threads, args.reps, ROUTE_POLICIES[:1]):
+                rows.append({"weights": kind, **row})
+    return rows
+
+
 def report_weight_types(data: dict) -> None:
     """Print section (d), if it was measured."""
     rows = []
@@ -369,6 +391,13 @@ def report_weight_types(data: dict) -> None:
     if rows:
         print(f"\n(d) weight types at {data['variant_length']} tokens: tok/s, ratio to the shipped file")
         print_table(["expert", "weights", "MB", "pp last", "x", "pp all", "x", "decode", "x"], rows)
+    routed = data.get("routing_weights", [])
+    if routed:
+        base = routed[0]["best"]
+        print("\n(d) Pipeline.route, ~200-token question, 3 experts resident, derived chunks: seconds")
+        print_table(["weights", "tokens", "best s", "median s", "speed-up"],
+                    [[r["weights"], str(sum(r["tokens"].values())), f"{r['best']:.3f}", f"{r['median']:.3f}",
+                      f"{base / r['best']:.2f}"] for r in routed])
 
 
 def timed(run: Callable[[], object], on: Callable[[], float] | None = None) -> float:
@@ -387,10 +416,11 @@ def with_chunk(config: AppConfig, chunk: int | None) -> AppConfig:
     return config.model_copy(update={"experts": experts})
 
 
-def measure_routing(config: AppConfig, threads: int, reps: int) -> list[dict]:
+def measure_routing(config: AppConfig, threads: int, reps: int,
+                    policies: tuple[tuple[int | None, bool], ...] = ROUTE_POLICIES) -> list[dict]:
     """Pipeline.route on the seed-length question, three experts resident, per chunk and attention policy."""
     rows = []
-    for chunk, flash in ROUTE_POLICIES:
+    for chunk, flash in policies:
         engine_cfg = config.engine.model_copy(update={"n_threads": threads, "flash_attn": flash})
         cfg = with_chunk(config, chunk).model_copy(update={"engine": engine_cfg})
         profile = cfg.profile(PROFILE)
@@ -593,6 +623,8 @@ def main() -> int:
             "experts": [measure_expert(config, profile.experts[n], args, threads, physical) for n in names]}
     for entry in data["experts"] if args.weight_types else []:
         entry["weights"] = measure_weight_types(config, profile.experts[entry["expert"]], args, threads)
+    if args.weight_types and not args.no_routing:
+        data["routing_weights"] = measure_routing_weights(config, args, threads)
     if not args.no_routing:
         data["routing"] = measure_routing(config, threads, args.reps)
     data["seconds"] = time.perf_counter() - started
