@@ -231,6 +231,19 @@ def _accent_free(form: str) -> str:
     return "".join(out)
 
 
+def _spelled_forms(lemma: str) -> list[str]:
+    """The forms of an irregular verb written out: "résoudre=résous|résolvez" -> the infinitive and each form."""
+    infinitive, spelled = lemma.split("=")
+    return [_accent_free(f) for f in (infinitive, *spelled.split("|"))]
+
+
+def _verb_forms(forms: list[str], clitics: str) -> str:
+    """One regex over whole words for any of `forms`, not after an article, then `clitics`."""
+    alternation = "|".join(forms)
+    # (The look-behinds only where a form starts: they are the costly part.)
+    return rf"\b(?={alternation}){_NOT_AFTER_ARTICLE}(?:{alternation}){clitics}\b(?![(-])"
+
+
 def _fr_verbs(*lemmas: str) -> str:
     """French: tu and vous imperatives and the infinitive, with a clitic ("calcule", "calculez", "calculer",
     "explique-moi"). A lemma is an -er verb ("calculer"), an -ir verb of the second group ("établir/is"),
@@ -239,16 +252,12 @@ def _fr_verbs(*lemmas: str) -> str:
     forms: list[str] = []
     for lemma in lemmas:
         if "=" in lemma:
-            infinitive, spelled = lemma.split("=")
-            forms += [_accent_free(f) for f in (infinitive, *spelled.split("|"))]
+            forms += _spelled_forms(lemma)
         elif lemma.endswith("/is"):
             forms.append(_accent_free(lemma[:-5]) + "(?:issons|issez|is|ir)")
         else:
             forms.append(_accent_free(lemma[:-2]) + "(?:er|es|ez|ons|e)")
-    alternation = "|".join(forms)
-    # (The look-behinds only where a form starts: they are the costly part.)
-    clitics = r"(?:-(?:moi|nous|le|la|les|lui|leur|en|y))*"
-    return rf"\b(?={alternation}){_NOT_AFTER_ARTICLE}(?:{alternation}){clitics}\b(?![(-])"
+    return _verb_forms(forms, r"(?:-(?:moi|nous|le|la|les|lui|leur|en|y))*")
 
 
 def _es_verbs(*lemmas: str) -> str:
@@ -259,8 +268,7 @@ def _es_verbs(*lemmas: str) -> str:
     forms: list[str] = []
     for lemma in lemmas:
         if "=" in lemma:
-            infinitive, spelled = lemma.split("=")
-            forms += [_accent_free(f) for f in (infinitive, *spelled.split("|"))]
+            forms += _spelled_forms(lemma)
             continue
         infinitive, _, imperative_stem = lemma.partition(":")
         stem = _accent_free(infinitive[:-2])
@@ -268,9 +276,7 @@ def _es_verbs(*lemmas: str) -> str:
         forms.append(stem + endings)
         if imperative_stem:
             forms.append(_accent_free(imperative_stem) + "[aeáé]")
-    alternation = "|".join(forms)
-    clitics = r"(?:me|nos|te|le|les|lo|la|los|las|se)?(?:lo|la|los|las)?"
-    return rf"\b(?={alternation}){_NOT_AFTER_ARTICLE}(?:{alternation}){clitics}\b(?![(-])"
+    return _verb_forms(forms, r"(?:me|nos|te|le|les|lo|la|los|las|se)?(?:lo|la|los|las)?")
 
 
 def _de_verbs(*lemmas: str) -> str:
