@@ -325,8 +325,12 @@ WEIGHT_TYPES = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q4_0": "Q4_0", "q
 
 
 def requantized(source: Path, kind: str, directory: Path) -> Path:
-    """`source` rewritten by llama.cpp with weights of `kind` (a WEIGHT_TYPES key), in `directory`."""
+    """`source` rewritten by llama.cpp with weights of `kind` (a WEIGHT_TYPES key), in `directory`
+    (made once per run: the per-expert rows and the routing rows share the file)."""
     target = directory / f"{source.stem}.{kind}.gguf"
+    if target.exists():
+        return target
+    progress(f"requantizing {source.name} to {kind}")
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{WEIGHT_TYPES[kind]}")
     params.allow_requantize = True
@@ -337,44 +341,48 @@ def requantized(source: Path, kind: str, directory: Path) -> Path:
     return target
 
 
-def measure_weight_types(config: AppConfig, expert: ExpertConfig, args: argparse.Namespace, threads: int) -> list[dict]:
-    """Section (d): pp last, pp all and decode at the variant length, shipped file vs requantized ones."""
+def measure_weight_types(config: AppConfig, entry: dict, args: argparse.Namespace, threads: int,
+                         directory: Path) -> list[dict]:
+    """Section (d): pp last, pp all and decode at the variant length, shipped file vs requantized ones.
+
+    The shipped file's row is section (a)'s at that length, when (a) measured it (same settings).
+    """
     n, rows = args.variant_length, []
+    expert = config.experts[entry["expert"]]
     shipped = config.model_path(expert)
-    with tempfile.TemporaryDirectory(prefix="seqmoe-weights-") as tmp:
-        files = [("shipped", shipped)]
-        for kind in args.weight_types:
-            progress(f"{expert.name}: requantizing to {kind}")
-            files.append((kind, requantized(shipped, kind, Path(tmp))))
-        for kind, path in files:
-            progress(f"{expert.name}: weights {kind}")
-            with opened(path, Settings(threads=threads)) as raw:
-                tokens = raw.tokenize(CORPUS, n)
-                (last, _), (dec, _) = last_and_decode(raw, tokens, args.decode_tokens, args.reps)
-                full = best_of(lambda raw=raw, tokens=tokens: raw.prefill(tokens, step=N_BATCH, all_logits=True),
-                               args.reps)[0]
-            rows.append({"weights": kind, "mb": path.stat().st_size / 1e6, "tokens": n, "pp_last": tps(n, last),
-                         "pp_all": tps(n, full), "decode": tps(args.decode_tokens, dec)})
+    files = [("shipped", shipped)]
+    for kind in args.weight_types:
+        files.append((kind, requantized(shipped, kind, directory)))
+    measured = next((r for r in entry["main"] if r["tokens"] == n), None)
+    for kind, path in files:
+        row = {"weights": kind, "mb": path.stat().st_size / 1e6, "tokens": n}
+        if kind == "shipped" and measured:
+            rows.append(row | {key: measured[key] for key in ("pp_last", "pp_all", "decode")})
+            continue
+        progress(f"{expert.name}: weights {kind}")
+        with opened(path, Settings(threads=threads)) as raw:
+            tokens = raw.tokenize(CORPUS, n)
+            (last, _), (dec, _) = last_and_decode(raw, tokens, args.decode_tokens, args.reps)
+            full = best_of(lambda raw=raw, tokens=tokens: raw.prefill(tokens, step=N_BATCH, all_logits=True),
+                           args.reps)[0]
+        rows.append(row | {"pp_last": tps(n, last), "pp_all": tps(n, full), "decode": tps(args.decode_tokens, dec)})
     return rows
 
 
-def measure_routing_weights(config: AppConfig, args: argparse.Namespace, threads: int) -> list[dict]:
-    """Section (d), routing: the shipped files, then every expert requantized to each weight type."""
-    rows = []
+def measure_routing_weights(config: AppConfig, args: argparse.Namespace, threads: int, shipped: dict,
+                            directory: Path) -> list[dict]:
+    """Section (d), routing: the shipped files (section (c)'s first row, `shipped`: the same policy),
+    then every expert requantized to each weight type."""
+    rows = [{"weights": "shipped", **shipped}]
     profile = config.profile(PROFILE)
-    for row in measure_routing(config, threads, args.reps, ROUTE_POLICIES[:1]):
-        rows.append({"weights": "shipped", **row})
     for kind in args.weight_types:
-        with tempfile.TemporaryDirectory(prefix="seqmoe-weights-") as tmp:
-            experts = dict(config.experts)
-            for name, expert in profile.experts.items():
-                progress(f"routing: requantizing {name} to {kind}")
-                made = requantized(config.model_path(expert), kind, Path(tmp))
-                # No pins: the rewritten file has its own size and hash.
-                experts[name] = expert.model_copy(update={"filename": made.name, "sha256": None, "size": None})
-            cfg = config.model_copy(update={"experts": experts, "models_dir": Path(tmp)})
-            for row in measure_routing(cfg, threads, args.reps, ROUTE_POLICIES[:1]):
-                rows.append({"weights": kind, **row})
+        experts = dict(config.experts)
+        for name, expert in profile.experts.items():
+            made = requantized(config.model_path(expert), kind, directory)
+            # No pins: the rewritten file has its own size and hash.
+            experts[name] = expert.model_copy(update={"filename": made.name, "sha256": None, "size": None})
+        cfg = config.model_copy(update={"experts": experts, "models_dir": directory})
+        rows += [{"weights": kind, **row} for row in measure_routing(cfg, threads, args.reps, ROUTE_POLICIES[:1])]
     return rows
 
 
@@ -621,12 +629,14 @@ def main() -> int:
     started = time.perf_counter()
     data = {"header": header(args.label, threads, physical, logical), "variant_length": args.variant_length,
             "experts": [measure_expert(config, profile.experts[n], args, threads, physical) for n in names]}
-    for entry in data["experts"] if args.weight_types else []:
-        entry["weights"] = measure_weight_types(config, profile.experts[entry["expert"]], args, threads)
-    if args.weight_types and not args.no_routing:
-        data["routing_weights"] = measure_routing_weights(config, args, threads)
     if not args.no_routing:
         data["routing"] = measure_routing(config, threads, args.reps)
+    if args.weight_types:
+        with tempfile.TemporaryDirectory(prefix="seqmoe-weights-") as tmp:
+            for entry in data["experts"]:
+                entry["weights"] = measure_weight_types(config, entry, args, threads, Path(tmp))
+            if not args.no_routing:
+                data["routing_weights"] = measure_routing_weights(config, args, threads, data["routing"][0], Path(tmp))
     data["seconds"] = time.perf_counter() - started
     data["load_average_after"] = os.getloadavg()
     report(data)
