@@ -78,7 +78,7 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 from bench_engine import LONG_TEXT, QUESTION  # scripts/ is on sys.path when a script runs
-from benchlib import fill_batch, positive, print_table
+from benchlib import fill_batch, positive, print_table, write_json
 
 from seqmoe_local import engine  # also routes llama.cpp's log lines away from stderr
 from seqmoe_local.config import AppConfig, ExpertConfig, load_config
@@ -641,9 +641,7 @@ def main() -> int:
     data["load_average_after"] = os.getloadavg()
     report(data)
     print(f"\n{data['seconds']:.0f} s; load average after {data['load_average_after']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=1))
+    write_json(args.json, data)
     return 0
 
 

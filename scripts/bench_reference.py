@@ -70,7 +70,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchlib import print_table  # stdlib only, so it imports in the reference venv too
+from benchlib import print_table, write_json  # stdlib only, so it imports in the reference venv too
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -350,9 +350,7 @@ def main() -> int:
     header["load_average_after"] = os.getloadavg()
     run = {"header": header, "rows": rows}
     report([run])
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(run, indent=1))
+    write_json(args.json, run)
     return 0
 
 

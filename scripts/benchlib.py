@@ -1,10 +1,12 @@
-"""What the benchmark scripts share: a plain-text table for their side-by-side figures, argument types, and
-filling a llama.cpp batch for the scripts that decode without the engine."""
+"""What the benchmark scripts share: a plain-text table for their side-by-side figures, their JSON output, argument
+types, and filling a llama.cpp batch for the scripts that decode without the engine."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -15,6 +17,13 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))))
+
+
+def write_json(path: Path | None, data: object) -> None:
+    """Write a run's figures to `path` (when one was given), making its folder."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=1))
 
 
 def positive(value: str) -> int:
