@@ -172,12 +172,12 @@ _Table = tuple[tuple[str, re.Pattern[str], bool], ...]
 # Programming languages and query languages by name. R, C and Go only in capitals (Go also a verb),
 # and never after a one-letter word ("x in R", "for all z in C" are maths).
 _LANGS = (
-    r"(?:python|java(?:script)?|typescript|c\+\+|c#|rust|golang|ruby|sql|bash|haskell|kotlin|swift"
+    r"(?:python|java(?:script)?|typescript|js|cpp|(?-i:TS)|c\+\+|c#|rust|golang|ruby|sql|bash|haskell|kotlin|swift"
     r"|php|perl|scala|julia|lua|matlab|postgres(?:ql)?|mysql|sqlite|powershell|dart|elixir|erlang|clojure|fortran"
     r"|cobol|zig|ocaml|f#|groovy|objective-c|solidity|verilog|vhdl|prolog|racket|vba|html|css|zsh"
     # Libraries and frameworks stand for their language ("plot it in matplotlib", "using pandas").
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
-    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|node(?:\.?js)?|(?-i:R|C|Go)(?![\w+#^']))"
+    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|node(?:\.?js)?|(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’]))"
 )
 _IN_LANG = rf"(?<!\b[^\W\d]\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
@@ -198,7 +198,7 @@ _CODE_NOUN = (
     r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
     r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests"
-    rf"|command\s+line|makefile|macro|class(?:e)?)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
+    rf"|command\s+line|makefile|macro|class(?:e)?|\.?gitignore|\.?dockerignore|alias)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
     r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
 )
 
@@ -325,9 +325,12 @@ ENGLISH = Language(
             # Coming up with something to a specification: an algorithm, a structure, a bound.
             r"\b(?:come\s+up\s+with|think\s+of|invent)\s+(?:an?|some)\s+(?:[\w()^+*/,-]+\s+){0,3}?(?:algorithm|data\s+structure"
             r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence|function)\b",
+            # ... or anything with a cost to meet: "Come up with a way to keep the last k readings ... in O(1)".
+            r"\b(?:come\s+up\s+with|think\s+of|invent|devise|find)\s+(?:an?|some)\s+[^.?!\n]*?\bO\(",
             # Saying a result: "state its running time", "report the answer", "fill in the table and read off ...".
             r"\b(?:state|report|give|tell\s+(?:me|us))\s+(?:its|the|their|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
-            r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability|order\s+of\s+growth)\b",
+            r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability|order\s+of\s+growth"
+            r"|recurrence|closed\s+form|solution)\b",
             r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
             r"|entries|values|matrix)\b",
             r"\bread\s+off\b",
@@ -344,7 +347,8 @@ ENGLISH = Language(
             r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
-            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
+            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:(?!(?:change|fix|add|remove|edit|modify|replace|alter|do)\b)"
+            r"[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
             r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear|receive"
             r"|get\s+back|need\s+to\s+(?:save|pay|earn|score|sell|run|walk|drive))\b",
             r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
@@ -374,9 +378,11 @@ ENGLISH = Language(
             # (Not a way or a plan asked for: "What's a sensible way to start with 200 a month?" is advice.)
             r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b(?!\s+(?:an?|the|my|your|some)\s+"
             r"(?:[\w-]+\s+){0,2}?(?:ways?|approach(?:es)?|strateg(?:y|ies)|plans?|ideas?|options?|methods?|places?"
-            r"|habits?|steps?|tips?)\b)" + _SAME_CLAUSE + r"\d",
+            r"|habits?|steps?|tips?)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)\d",
+            # (Not the notion of one: "What's the intuition behind eigenvalues?", "What is the point of a mean?")
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
-            r"(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
+            r"(?!(?:intuition|idea|meaning|point|significance|purpose|role|concept|notion|definition|reasoning|logic"
+            r"|motivation|rationale)\b)(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope|chance|odds"
             r"|likelihood"
@@ -393,7 +399,8 @@ ENGLISH = Language(
             r"|permutations?|combinations?)\b",
             r"\b(?:suggest|propose|find|give)\s+an?\s+(?:\w+\s+)?(?:schedule|rotation|plan|split|allocation|assignment"
             r"|arrangement)\b",
-            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?:\w+\s+)?(?:formula|equation|estimate)\b",
+            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?!(?:spreadsheet|excel|sheets|google)\b)(?:\w+\s+)?"
+            r"(?:formula|equation|estimate)\b",
             r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
             # "Which is the better deal?": comparing quantities, not merits.
             r"(?:^|(?<=,\s)|(?<=\bme\s)|(?<=\bus\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
@@ -413,15 +420,31 @@ ENGLISH = Language(
             r"\b(?:give|present|propose|describe|outline|sketch|suggest)(?:\s+and\s+(?:analy[sz]e|prove|justify|implement))?"
             r"\s+an?\s+(?:[\w()^+*/,-]+\s+){0,4}?"
             r"(?:algorithm|data\s+structure|procedure|scheme|strategy|protocol|reduction)\b",
+            # A strategy in a puzzle or a game is found, not recalled: "Describe the strategy.", "Give a winning
+            # strategy"
+            # (not a design pattern: "Describe the strategy pattern").
+            r"\b(?:give|describe|outline|sketch|state|find|exhibit|present)\s+(?:the|your|an?|such\s+an?|that)\s+"
+            r"(?:(?:optimal|winning|best|weighing|general)\s+)?strateg(?:y|ies)\b(?!\s+(?:pattern|design)\b)",
             r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
             r"|closed\s+form|sequence|matrix|instance)\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+of\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+(?:showing|to\s+show|that\s+shows|which\s+shows)\b",
+            r"\b(?:sketch|outline|provide|present|write(?:\s+(?:up|down|out))?)\s+(?:me\s+)?(?:an?|the)\s+(?:[\w-]+\s+)?proof\b",
+            # "What greedy rule maximizes total profit?": a rule or a choice that is best is found, not recalled.
+            r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:rule|strategy|order|ordering|choice|policy|schedule|value|split)\s+"
+            r"(?:maximi[sz]es|minimi[sz]es|optimi[sz]es|guarantees|achieves|wins|is\s+optimal)\b",
+            # "And does it still run in O(n) if there are duplicates?": a cost settled by analysis.
+            r"^(?:and\s+|but\s+|so\s+)?(?:does|do|is|will|would|can|could)\b[^?\n]*\b(?:in|within|take|takes)\s+O\(",
+            # Arithmetic on a recipe or a plan: "scale it to 7 people", "Scale the recipe up by 1.5".
+            r"\b(?:scale|resize|adjust|convert)\s+(?:it|this|that|them|the\s+[\w-]+)\s+(?:up\s+|down\s+)?(?:to|for|by)\s+\d",
+            # "What if the rate were 4.5%?": something to compute again.
+            rf"^(?:and\s+|but\s+|ok\s+|so\s+)?what\s+if\b{_MATHY}",
             # "Define a grammar for ...": a construction to a specification; "Define a BST." is a concept.
             r"\bdefine\s+an?\s+(?:[\w-]+\s+){0,3}?(?:grammar|language|automaton|machine|function|sequence|relation"
             r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism|homomorphism)\b[^.?!\n]*?\b(?:for|that"
             r"|such|which|whose|on|from)\b",
-            r"\bwhen\s+(?:does|do|is|are|will|can)\b[^.?!\n]*?\b(?:hold|holds|attained|converge|converges|vanish)\b",
+            r"\bwhen\s+(?:does|do|is|are|will|can)\b" + _SAME_CLAUSE
+            + r"\b(?:hold|holds|attained|converge|converges|vanish)\b",
             # Follow-ups with something to compute.
             rf"\b(?:what|how)\s+about\b{_MATHY}",
             rf"^and\s+(?:for|with|if|when|at)\b{_MATHY}",
@@ -439,6 +462,8 @@ ENGLISH = Language(
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            # "What's the intuition behind eigenvalues?": the idea of a notion, in prose.
+            r"\b(?:intuition|idea|reasoning|logic|motivation|rationale|philosophy|story)\s+(?:behind|for)\b",
             r"\btrace\s+(?:the\s+|its\s+)?(?:history|origins?|development|evolution|rise|roots|influence)\b",
             # A language named before a question qualifies it: "In Java, when is a finally block skipped?"
             rf"^(?:in|using|with|for)\s+{_LANGS}\s*,\s*(?=(?:when|where|which|who|whether|is|are|was|were|does|do|did"
@@ -447,7 +472,7 @@ ENGLISH = Language(
             # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
             r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?"
             r"(?:tips|advice|ideas|suggestions|pointers|recommendations|hints)\b",
-            r"^any\s+(?:\w+\s+)?(?:tips|advice|ideas|suggestions|pointers|recommendations)\b",
+            r"(?:^|\b(?:also|and|plus|oh\s+and)\s+)any\s+(?:\w+\s+)?(?:tips|advice|ideas|suggestions|pointers|recommendations)\b",
             r"\b(?:give|draw|provide|show)\s+(?:me\s+)?an?\s+(?:\w+\s+)?(?:picture|diagram|illustration|analogy)\b",
             r"\ban?\s+(?:\w+\s+)?explanation\s+of\b",
             r"\bwalk\s+(?:me\s+|us\s+)?through\b",
@@ -462,8 +487,11 @@ ENGLISH = Language(
             r"(?:usually|typically|normally|generally|commonly)\b",
             # "How long should I boil an egg?": advice, when no numbers make it a sum.
             r"\bhow\s+(?:long|much|many|often)\s+should\s+(?:i|we|you|one)\b(?![^?\n]*\d)",
-            r"\bshow\s+(?:your|the|all|each|every|me\s+the)\s+(?:work|working|steps?|reasoning|calculations?"
-            r"|derivation)\b",
+            r"\bhow\s+long\s+(?:do|should|must)\s+(?:i|we|you|one)\b(?![^?\n]*\d)",
+            # "How long should the bulk ferment be at 22°C?": a norm asked for; one number is a condition, not a sum.
+            r"\bhow\s+(?:long|often)\s+should\s+(?:the|my|our|your|a|an)\b(?![^?\n]*\d[^?\n]*\D\d)",
+            r"\bshow\s+(?:your|the|all|each|every|me\s+the|me\s+your)\s+(?:work|working|steps?|reasoning|calculations?"
+            r"|derivation|counting|math|maths|arithmetic|algebra|logic)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
             r"\btell\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+)\s+(?:why|how|about|what)\b",
@@ -502,7 +530,7 @@ ENGLISH = Language(
             r"|intuition|overview|justification|summary|analogy)\b",
             # Follow-ups: "What about negative numbers?", "And for an empty list?"
             r"\b(?:what|how)\s+about\b",
-            r"^and\s+(?:for|with|if|when)\b",
+            r"^and\s+(?:for|with|if|when)\b(?![^?\n]*\bhow\s+(?:much|many|long|far)\b)",
             # Any other question that names no task asks for an answer in prose (matched on its "?"
             # alone, so that it is the last resort).
             WEAK + r"\?$",
@@ -529,7 +557,11 @@ ENGLISH = Language(
             r"\b(?:implement|reimplement|refactor|debug)\b",
             # An example in a language is code, also as an extra: "..., with a short SQL example."
             r"\b(?:with|including|plus|and)\s+(?:an?\s+)?(?:[\w-]+\s+)?" + _LANGS
-            + r"\s+(?:example|snippet|sample|demo)s?\b",
+            + r"\s+(?:example|snippet|sample|demo|simulation|script|program|implementation|version)s?\b",
+            # "confirm it with a short R simulation", "check it with a Python script": a program that checks a result.
+            r"\b(?:confirm|check|verify|test|validate|sanity-check)\s+(?:it|this|that|them|the\s+[\w-]+|your\s+[\w-]+)\s+"
+            r"(?:with|by|using|via|in)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}?(?:" + _LANGS
+            + r"(?![\w+#])|simulation|script|program|snippet)",
             # Looking code over for faults is debugging: "Can you review this function for bugs?"
             r"\b(?:review|check|scan|inspect|audit|go\s+over|look\s+over)\b[^.?!\n]{0,40}?\bfor\s+(?:any\s+|possible\s+)?"
             r"(?:bugs?|errors?|mistakes|issues|problems|vulnerabilit(?:y|ies)|leaks?|race\s+conditions?)\b",
@@ -552,6 +584,8 @@ ENGLISH = Language(
             r"\bhow\s+(?:would|do|does|can|could|should|to|might)\s+(?:you\s+|i\s+|we\s+|one\s+)?"
             r"(?:implement|code|write|program|build|fix)\b",
             WEAK + _IN_LANG,
+            # "reverse a linked list in place (Java)": a request done in the language named in brackets.
+            WEAK + r"\(\s*(?:in\s+|using\s+)?" + _LANGS + r"(?:\s+(?:please|pls|plz))?\s*\)",
             # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
             WEAK + r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|now\s+)?"
             r"(?:write|build|create|put\s+together|set\s+up"
@@ -559,6 +593,10 @@ ENGLISH = Language(
             + r"|table|web|files?)(?![\w+#]))",
             # "How do I find the median in Python?" asks for code: longer than explain's "how do".
             rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
+            # "How do I find which process holds port 8080 on Linux?": a command is the answer.
+            rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:on|in|with|from|using|via)\s+"
+            r"(?:linux|unix|ubuntu|debian|fedora|the\s+(?:terminal|shell|command\s+line|cli)|git|docker|kubectl|tmux|cron"
+            r"|crontab|systemd|an?\s+cron\s+job)\b",
             rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
             # "Compute the median per month in SQL": the work is done by the code asked for.
             # (A verb, not the noun after an article: "I have a list of numbers in Python.")
@@ -590,7 +628,7 @@ ENGLISH = Language(
             # Being helped to make something technical: "Please help me set up a nightly backup cron job."
             r"\bhelp\s+(?:me|us)\s+(?:to\s+)?(?:write|set\s+up|build|create|make|configure|automate|script|code)\b"
             rf"(?=[^.?!\n]*\b(?:{_CODE_NOUN}|{_TECH}|cron)(?![\w+#]))",
-            r"\badd\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
+            r"\b(?:add|throw\s+in|put\s+in|stick\s+in|toss\s+in)\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
             r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
             r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
             r"|retries|retry|timeouts?|print\s+statements?)\b",
@@ -649,6 +687,9 @@ GERMAN = Language(
             r"|veranschauliche|(?:erklären|beschreiben|begründen|vergleichen|erläutern|diskutieren|interpretieren"
             r"|definieren|veranschaulichen)\s+sie)\b",
             r"\b(?:warum|wieso|weshalb)\b",
+            # "... und zeig deinen Rechenweg": the working shown, like "Show your work".
+            r"\bzeig(?:e|t|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+|mal\s+|noch\s+|auch\s+)*(?:deinen|ihren|den|die|deine|ihre|alle|jeden)\s+(?:\w+\s+)?"
+            r"(?:rechenweg|lösungsweg|rechenschritte?|zwischenschritte?|schritte?|rechnung|überlegungen?|weg)\b",
             r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
             # Advice, when no numbers make it a sum: "Wie lange sollte ich Nudeln kochen?"
             r"\bwie\s+(?:lange|viel|viele|oft)\s+(?:sollte|soll|sollten|muss|müssen)\s+(?:ich|man|wir|du)\b(?![^?\n]*\d)",
@@ -737,6 +778,7 @@ FRENCH = Language(
                       "évaluer", "dériver", "minimiser", "maximiser", "élaborer", "exprimer", "dénombrer", "majorer",
                       "minorer", "établir/is", "arrondir/is", "convertir/is", "résoudre=résous|résolvez",
                       "construire=construis|construisez", "concevoir=conçois|concevez", "déduire=déduis|déduisez",
+                      "poser=pose|posez",
                       "prédire=prédis|prédisez", "recalculer"),
             r"\b(?:déroule[zr]?|simule[zr]?|exécute[zr]?|applique[zr]?|trace[zr]?|effectue[zr]?)\b[^.?!\n]{0,40}?"
             r"\b(?:algorithme|méthode|procédé|procédure|recherche|tri|itérations?|étapes?|parcours)\b",
@@ -753,7 +795,7 @@ FRENCH = Language(
             # Spoken French: "C'est quoi la différence entre ... ?"
             r"\bc['’]est\s+quoi\b",
             r"\bquelles?\s+(?:est|sont)\s+(?:la|les)\s+différences?\b",
-            r"^et\s+(?:pour|avec|si|quand|dans)\b",
+            r"^et\s+(?:pour|avec|si|quand|dans)\b(?![^?\n]*\bcombien\b)",
             _fr_verbs("expliquer", "justifier", "comparer", "commenter", "interpréter", "discuter", "illustrer",
                       "clarifier", "résumer", "détailler", "présenter", "expliciter", "argumenter", "montrer",
                       "définir/is", "décrire=décris|décrivez"),
@@ -802,7 +844,7 @@ SPANISH = Language(
             r"|maximice|redondea|redondee)\b(?!\()",
             r"\b(?:verifica|verifique|comprueba|compruebe)\s+(?:que|si)\b",
             r"\bqu[eé]\s+(?:distancia|velocidad|valor|probabilidad|precio|porcentaje|cantidad|área|temperatura"
-            r"|duración)\b",
+            r"|duración|edad|altura|longitud|peso|masa|volumen|superficie)\b",
             r"\b(?:prueb[ae]|probar|comprobar|verificar)\s+(?:que|si)\b",
             r"\bcuánt[oa]s?\b",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\b" + _SAME_CLAUSE + r"\d",
@@ -821,7 +863,7 @@ SPANISH = Language(
             _es_verbs("calcular", "determinar", "hallar", "simplificar", "factorizar", "estimar", "derivar", "integrar",
                       "expresar", "evaluar", "analizar", "minimizar", "maximizar", "redondear", "acotar",
                       "resolver:resuelv", "demostrar:demuestr", "encontrar:encuentr", "deducir=deduce|deduzca",
-                      "construir=construye|construya", "recalcular"),
+                      "construir=construye|construya", "recalcular", "plantear"),
             r"\b(?:aplica|aplique|aplicar|simula|simule|simular|ejecuta|ejecute|ejecutar|traza|trace|trazar|sigue|siga"
             r"|recorre|recorra)\b[^.?!\n]{0,40}?\b(?:algoritmo|método|metodo|procedimiento|búsqueda|ordenación"
             r"|iteraciones|pasos|recorrido)\b",
@@ -832,6 +874,9 @@ SPANISH = Language(
             # With a clitic the stress mark moves: "explícame", "descríbelo".
             r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
             r"\bqu[eé]\s+diferencias?\b",
+            # "... y muestra tu procedimiento": the working shown, like "Show your work".
+            r"\bmu[eé]str(?:a|e|ame|eme|anos|enos)\s+(?:tu|su|el|los|todo\s+el|todos\s+los|cada)\s+(?:\w+\s+)?"
+            r"(?:procedimiento|razonamiento|pasos?|c[aá]lculos?|desarrollo|trabajo|planteamiento)\b",
             r"\bpor\s+qu[eé]\b",
             r"\bcu[aá]nt[oa]s?\s+(?:\w+\s+)?(?:deber[ií]a|debo|hay\s+que|se\s+debe|conviene)\b(?![^?\n]*\d)",
             r"\bc[oó]mo\s+(?:funciona|funcionan|se\s+\w+|es|son|puede|puedo)\b",
@@ -954,7 +999,7 @@ _NEED = (
     r"(?:(?:i|we)\s+(?:really\s+|just\s+|also\s+|urgently\s+)?(?:need|want|require|would\s+like|would\s+love)"
     r"|(?:i|we)['’]d\s+(?:like|love)|needs?|wanted|looking\s+for|(?:i|we)['’](?:m|re)\s+looking\s+for"
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
-    r"|j['’]ai\s+besoin|nous\s+avons\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche)"
+    r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche)"
     r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco"
     # Someone else's need, said by the person asking: "Our team needs a formula ...", "My boss wants
     # a script ...", "Unser Team braucht ...", "Notre équipe a besoin d'...", "Mi jefe necesita ...".
@@ -980,7 +1025,11 @@ _STRONG_REQUEST = re.compile(
 # starts a statement ("The script for the backup fails ..."): no definite determiner, possessive or
 # pronoun first.
 _HEADLINE = re.compile(
-    _REQUEST_LEAD + r"(?:(?:an?|one|some|ein|eine|einen|une?|una?|quick|short|simple|small)\s+)*"
+    # (After a topic: "Shell: a script that ...", "Excel — a formula for ...".)
+    # (Not a label: "Part C: Explain ...", "Aufgabe B: ...".)
+    _REQUEST_LEAD + r"(?!(?:part|question|task|exercise|problem|step|section|teil|aufgabe|frage|partie|exercice|parte"
+    r"|ejercicio|pregunta)\s+\w{1,3}\s*[:.)])"
+    r"(?:[\w+#.-]+\s*[:—–]\s*)?(?:(?:an?|one|some|ein|eine|einen|une?|una?|quick|short|simple|small)\s+)*"
     r"(?!(?:the|this|that|these|those|my|our|your|his|her|their|its|it|i|we|you|he|she|they|there|here|der|die|das"
     r"|dieser?|diesen|mein\w*|unser\w*|dein\w*|le|la|les|l['’]|ce|cette|ces|mon|ma|mes|notre|votre|ton|ta|el|los|las"
     r"|este|esta|estos|mi|mis|nuestr\w*|tu|su|sus)\b)"
@@ -1000,9 +1049,20 @@ _HEADLINE = re.compile(
     # ("An HTML page with a login form, please.": "with" only in a request that says please or asks.)
     r"|\s+(?:with|using|mit|avec|con)\b(?=[^\n]*(?:\bplease\b|\bbitte\b|s['’]il\s+(?:te|vous)\s+pla[iî]t|por\s+favor"
     r"|\?\s*$)))"
-    r"|(?=\s*(?:[:?,]|$)))",
+    r"|(?=\s*(?:please\s*)?(?:[:?,]|$)))",
     re.IGNORECASE,
 )
+# A list item without a verb that names a piece of code ("- the command to undo my last commit", "- a .gitignore
+# for a Node project", "(c) the SQL query behind it"): code asked for, under a lead-in that asks nothing.
+_CODE_ITEM = re.compile(
+    r"(?:(?:an?|the|one|some|my|our|your)\s+)?(?:(?!(?:for|to|of|in|on|with|from|by|about|and|or|is|are|was|were)\b)"
+    r"[\w+#./'’-]+\s+){0,3}?" + _CODE_NOUN + r"(?:\s+(?-i:[A-Z])[\w.]*)?(?:\s+(?:to|for|that|which|with|in|using)\b"
+    r"|\s*[.?!]?\s*$)",
+    re.IGNORECASE,
+)
+# Two things set against each other, with no verb: "functor vs applicative", "unique_ptr versus shared_ptr?"
+_COMPARISON = re.compile(_REQUEST_LEAD + r"(?:[\w+#.'’:-]+\s+){0,3}?[\w+#.'’-]+\s+(?:vs\.?|versus)\s+[\w+#.'’-]+",
+                         re.IGNORECASE)
 # Asking to be shown how to do something: prose in general, but code when the question is about code
 # (a fenced block, or a programming language named): "In Rust, why ...? Show how to restructure the
 # loop.", "Show a short example where ...", "How would I copy the list instead?" after a Python block.
@@ -1019,6 +1079,10 @@ _SHOW_HOW = re.compile(
 )
 # A bare expression to work out: "3/4 + 1/8", "2.5 * 0.4 =", "(12 - 5)^2".
 # (Terms are numbers or a letter with a coefficient and a power: "x^2 + 1", "2x - 7".)
+# Functions and operators of mathematics written out: "P(X = 2)", "E[X] and Var(X)", "f'(3)", "gcd(84, 60)".
+_MATH_NOTATION = re.compile(
+    r"(?:\s*(?:and|und|et|y|,|\+|-)?\s*[A-Za-z]{1,4}'*\s*(?:\([^()\n]*\)|\[[^\[\]\n]*\]))+\s*[.?]?", re.IGNORECASE
+)
 _TERM = r"[\s(]*(?:[-\d.,]*[a-z](?![a-z])|[-\d.,]+)(?:\^\d+)?[)\s]*"
 _EXPRESSION = re.compile(_TERM + r"(?:[-+*/^×÷x%]" + _TERM + r")+[=?]?\s*", re.IGNORECASE)
 # A statement about oneself or one's things ("I have ...", "We use ...", "My app runs ..."), not a need.
@@ -1074,6 +1138,21 @@ _ON_IT = re.compile(_REQUEST_LEAD + r"[^\W\d]+\s+(?:it|this|them|the\s+code|my\s
 # In a question about code, being shown how to do something is a cue for code of its own, so that it
 # starts a clause: "Explain Rust's Option type and show how to unwrap it safely."
 _CODE_CONTEXT_CUES: _Table = (
+    # "What's the fix?", "What do I change to make it link?", "What should the query look like instead?": the
+    # change to the code asked for.
+    ("code", re.compile(
+        r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version|syntax|way))\b"
+        r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?(?:change|fix|add|remove|edit"
+        r"|modify|replace|write|put)\b"
+        r"|\bwhat\s+should\s+(?:the|my|this|it|that|our)\s+(?:[\w-]+\s+){0,2}?look\s+like\b", re.IGNORECASE), False),
+    # "C++17: write a thread-safe singleton ...": in a question about code, what is written or built is code,
+    # unless it is prose or mathematics.
+    ("code", re.compile(
+        # (A new thing: "write the rows to a file" is a step of a program described.)
+        r"\b(?:write|implement|create|build|develop|code)\s+(?:me\s+|us\s+)?(?:an?|some|one)\s+(?!(?:[\w-]+\s+){0,2}?"
+        r"(?:poem|email|e-mail|letter|story|essay|haiku|speech|message|note|post|tweet|bio|description|summary"
+        r"|explanation|paragraph|list|table|outline|overview|proof|equation|formula|recurrence|inequality|plan)s?\b)",
+        re.IGNORECASE), False),
     ("code", re.compile(r"\b(?:show|give)\s+(?:me\s+|us\s+)?how\s+to\b", re.IGNORECASE), False),
     # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
     ("code", re.compile(
@@ -1084,7 +1163,8 @@ _CODE_CONTEXT_CUES: _Table = (
         r"(?:mean|sum|average|median|count|total|max(?:imum)?|min(?:imum)?|number|length|size|rid|values?|rows?"
         r"|columns?|keys?|items?)\b)", re.IGNORECASE), False),
 )
-_LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?![\w+#])", re.IGNORECASE)
+# (A version may follow the name: "C++17", "Python3".)
+_LANG_NAMED = re.compile(r"(?<!\b\w\s)\b" + _LANGS + r"(?:\d+(?:\.\d+)*)?(?![\w+#])", re.IGNORECASE)
 # A unit that says please or asks a question.
 _ASKS = re.compile(r"\bplease\b|\bbitte\b|s['’]il\s+(?:te|vous)\s+pla[iî]t|\bpor\s+favor\b|\?\s*$", re.IGNORECASE)
 # A main verb after a noun phrase makes it a statement's subject ("... runs every night", "... is hard",
@@ -1358,7 +1438,10 @@ def _assemble(
         detail = False
         if guess and not continues:
             words = _squeeze(masked, body, end)[0]
-            if not clauses and _STRONG_REQUEST.match(words):
+            if _COMPARISON.match(words) and not _strong_cue_in(words, len(words), table):
+                # "functor vs applicative, no jargon please", "Mutex vs semaphore in C?": a comparison asked for.
+                clauses = [(_PROSE_ROLE, start, end)]
+            elif not clauses and _STRONG_REQUEST.match(words):
                 # "Need a Python script that ...", "Ich brauche ein Bash-Skript ...": a request, typed by content.
                 clauses = [(_content_kind(words), start, end)]
             elif (
@@ -1428,7 +1511,12 @@ def _assemble(
                 # "where it is increasing" is a result; "what the deviation tells us" is prose.
                 math = _RESULT_ROLE if _CONTENT_MATH.search(_DIGITS.sub(" ", words)) else _PROSE_ROLE
                 clauses = [(math if _WH_RESULT.match(words) else _PROSE_ROLE, start, end)]
-            elif _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words):
+            elif _CODE_ITEM.match(words):
+                clauses = [(_PROGRAM_ROLE, start, end)]
+            elif (
+                _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words)
+                or _MATH_NOTATION.fullmatch(words)
+            ):
                 clauses = [(_RESULT_ROLE, start, end)]
         if about_code and not continues:
             if not clauses and (
@@ -1468,6 +1556,9 @@ def _assemble(
     return segments, untyped
 
 
+_PLEASE_COLON = re.compile(r"\s*(?:please\s*)?[:?]", re.IGNORECASE)
+
+
 def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, int, int]], table: _Table) -> bool:
     """Whether a unit that opens like a headline is a request without a verb, not a statement or a verb's object.
 
@@ -1477,17 +1568,15 @@ def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, i
     word follows it (the complement's verbs describe the deliverable).
     """
     complement = headline.start("complement") if headline.group("complement") else headline.end()
-    asks = headline.group("complement") is None and words[headline.end() :].lstrip()[:1] in (":", "?") or bool(
-        _ASKS.search(words)
-    )
+    after = _PLEASE_COLON.match(words, headline.end())
+    asks = headline.group("complement") is None and after is not None or bool(_ASKS.search(words))
     if not asks and _MAIN_VERB.match(words, complement):
         return False
     if not clauses:
         return True
-    return (
-        headline.group("complement") is not None and not _strong_cue_in(words, complement, table)
-        and not _JOINING_WORD.search(words, complement)
-    )
+    # "Shell one-liner, please: count the lines of Python ...": what follows the colon specifies the deliverable.
+    described = headline.group("complement") is not None or (after is not None and after.group().endswith(":"))
+    return described and not _strong_cue_in(words, complement, table) and not _JOINING_WORD.search(words, complement)
 
 
 def _strong_cue_in(words: str, limit: int, table: _Table) -> bool:
@@ -1571,7 +1660,22 @@ def _list_markers(masked: str) -> dict[int, int]:
         while step := re.compile(rf"(?<=\s){n}[.)](?=\s)").search(masked, pos):
             markers[step.start()] = step.start() + len(str(n)) if masked[step.end() - 1] == "." else -1
             pos, n = step.end(), n + 1
+    # "(a) define entropy (b) compute H for a fair die (c) why ...": the same for letters.
+    lettered = sorted(p for p in markers if masked[p : p + 3].lower() == "(a)" or masked[p : p + 2].lower() == "a)")
+    if lettered:
+        pos = lettered[0]
+        steps = _NEXT_LETTER_PAREN if masked[pos] == "(" else _NEXT_LETTER
+        for step_pattern in steps:
+            if not (step := step_pattern.search(masked, pos + 1)):
+                break
+            markers[step.start()] = -1
+            pos = step.end()
     return markers
+
+
+# The next lettered item of an inline list, "(b)" after "(a)" (or "b)" after "a)"), after a space.
+_NEXT_LETTER_PAREN = tuple(re.compile(rf"(?<=\s)\({c}\)(?=\s)", re.IGNORECASE) for c in "bcdefgh")
+_NEXT_LETTER = tuple(re.compile(rf"(?<=\s){c}\)(?=\s)", re.IGNORECASE) for c in "bcdefgh")
 
 
 def _skip(text: str, pos: int, blank: re.Pattern[str]) -> int:
@@ -1678,11 +1782,14 @@ def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
     """masked[a:b] with each run of masked code cut to one character, and each offset's place in `masked`.
 
     The cues then cost the same for a pasted 500-line file as for a one-word snippet; a run of
-    masked characters matches no cue anyway.
+    masked characters matches no cue anyway. Casual spellings are written out ("whats" -> "what's",
+    "u" -> "you", `_CASUAL`), so that the cues need not list them.
     """
     text = masked[a:b]
     if _MASK * 2 not in text:
-        return text, range(a, b + 1)
+        if _CASUAL.search(text) is None:
+            return text, range(a, b + 1)
+        return _spell_out(text, list(range(a, b + 1)))
     parts: list[str] = []
     offsets: list[int] = []
     last = 0
@@ -1692,7 +1799,44 @@ def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
         last = m.end()
     parts.append(text[last:])
     offsets.extend(range(a + last, b + 1))
-    return "".join(parts), offsets
+    squeezed = "".join(parts)
+    return _spell_out(squeezed, offsets) if _CASUAL.search(squeezed) else (squeezed, offsets)
+
+
+# Chat spellings of the words that cues are made of: an apostrophe left out ("whats", "dont", "im") and short
+# forms ("u", "ur", "pls", "thx", "ppl", "yrs"). Not "its", "were", "id", "ill", "well": words in their own right.
+_CASUAL_FORMS = {
+    "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "ppl": "people", "yrs": "years",
+    "cuz": "because", "bc": "because", "abt": "about", "w/": "with",
+}
+_CASUAL = re.compile(
+    r"\b(?:(?:what|that|how|where|who|there|here|let)(?=s\b)|(?:don|doesn|isn|aren|can|won|didn|wasn|shouldn|wouldn"
+    r"|couldn|haven|hasn)(?=t\b)|i(?=(?:m|ve)\b)|(?:you|they)(?=(?:re|ve)\b)|we(?=ve\b))"
+    r"|\b(?:u|ur|pls|plz|thx|ppl|yrs|cuz|bc|abt)\b|(?<!\S)w/",
+    re.IGNORECASE,
+)
+
+
+def _spell_out(text: str, offsets: list[int]) -> tuple[str, list[int]]:
+    """`text` with its casual spellings written out (`_CASUAL`); each new character maps to its word's offset."""
+    parts: list[str] = []
+    mapped: list[int] = []
+    last = 0
+    for m in _CASUAL.finditer(text):
+        word = m.group()
+        full = _CASUAL_FORMS.get(word.lower())
+        if full is None:  # an apostrophe left out: "whats" -> "what's"
+            parts.append(text[last : m.end()] + "'")
+            mapped.extend(offsets[last : m.end()])
+            mapped.append(offsets[m.end()])
+        else:
+            parts.append(text[last : m.start()] + full)
+            mapped.extend(offsets[last : m.start()])
+            mapped.extend([offsets[m.start()]] * len(full))
+        last = m.end()
+    parts.append(text[last:])
+    mapped.extend(offsets[last:])
+    return "".join(parts), mapped
 
 
 def _holds_task(text: str, a: int, b: int, hits: list[tuple], weak_spans: list[tuple[int, int]]) -> bool:
