@@ -197,7 +197,8 @@ _CODE_NOUN = (
     r"|version|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
     r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
-    r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests"
+    r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
+    r"|generator\s+expression|lambda"
     rf"|command\s+line|makefile|macro|class(?:e)?|\.?gitignore|\.?dockerignore|alias)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
     r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
 )
@@ -309,7 +310,7 @@ ENGLISH = Language(
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             # ("Show by induction that ...", "Show rigorously that ...": the method may come first.)
-            r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,2}?|formally\s+|rigorously\s+|directly\s+|carefully\s+)?that\b",
+            r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,4}?|formally\s+|rigorously\s+|directly\s+|carefully\s+)?that\b",
             # "Show it is bounded", "Show every tree is bipartite": "that" left out.
             r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+[\w-]+|[a-z](?:_\w+)?)\s+(?:is|are|has|have|must"
             r"|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies)\b",
@@ -439,6 +440,19 @@ ENGLISH = Language(
             r"\b(?:scale|resize|adjust|convert)\s+(?:it|this|that|them|the\s+[\w-]+)\s+(?:up\s+|down\s+)?(?:to|for|by)\s+\d",
             # "What if the rate were 4.5%?": something to compute again.
             rf"^(?:and\s+|but\s+|ok\s+|so\s+)?what\s+if\b{_MATHY}",
+            # "Express that answer in scientific notation": a number rewritten.
+            r"\bexpress\s+(?:\S+\s+){1,4}?(?:as|in)\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|scientific\s+notation"
+            r"|standard\s+form|product|sum|power|terms|base|radians|degrees|polar\s+form|exponential\s+form)\b",
+            # "Outline an efficient way to merge k sorted arrays": a method to come up with.
+            r"\b(?:give|present|propose|describe|outline|sketch|suggest|find|devise)\s+an?\s+(?:efficient|fast|faster|optimal"
+            r"|linear-time|polynomial-time|[\w()]+-time|o\([^)]*\)|good|simple|practical|cheap|better)\s+(?:way|method|approach"
+            r"|technique|scheme|procedure)\s+(?:to|for|of)\b",
+            # "redo the calculation": a result worked out again.
+            r"\b(?:redo|recompute|recalculate|re-?check|double-check|rework)\s+(?:the|this|that|your|my)\s+(?:[\w-]+\s+)?"
+            r"(?:calculation|sum|math|maths|arithmetic|computation|numbers|working|answer|result)s?\b",
+            # "For each, give best/worst case time": a cost.
+            r"\b(?:give|state|report|list|find|tell\s+(?:me|us))\s+(?:the\s+|its\s+|their\s+)?(?:best|worst|average)\b"
+            r"[\w\s/,-]{0,24}?\bcases?\b",
             # "Define a grammar for ...": a construction to a specification; "Define a BST." is a concept.
             r"\bdefine\s+an?\s+(?:[\w-]+\s+){0,3}?(?:grammar|language|automaton|machine|function|sequence|relation"
             r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism|homomorphism)\b[^.?!\n]*?\b(?:for|that"
@@ -462,11 +476,17 @@ ENGLISH = Language(
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            # "Where did you go wrong?": the mistake in an answer, in prose.
+            r"\bwhere\s+(?:did|do|does|have|has)\s+(?:you|i|we|it|they|he|she)\s+(?:go|gone|get|got)\s+wrong\b"
+            r"|\bwhere(?:['’]s|\s+is)\s+(?:the|my|your)\s+(?:mistake|error|slip)\b",
+            r"\b(?:give|state|recall|write\s+down)\s+(?:me\s+)?(?:the|a)\s+(?:formal\s+|precise\s+)?definition\b",
             # "What's the intuition behind eigenvalues?": the idea of a notion, in prose.
             r"\b(?:intuition|idea|reasoning|logic|motivation|rationale|philosophy|story)\s+(?:behind|for)\b",
             r"\btrace\s+(?:the\s+|its\s+)?(?:history|origins?|development|evolution|rise|roots|influence)\b",
             # A language named before a question qualifies it: "In Java, when is a finally block skipped?"
-            rf"^(?:in|using|with|for)\s+{_LANGS}\s*,\s*(?=(?:when|where|which|who|whether|is|are|was|were|does|do|did"
+            rf"^(?:in|using|with|for|en|con|mit|avec|dans)\s+{_LANGS}\s*,\s*[¿¡]?\s*(?=(?:cu[aá]l\w*|qu[eé]|por\s+qu[eé]"
+            r"|cu[aá]ndo|d[oó]nde|pourquoi|quel\w*|qu['’]|warum|wieso|was|wann|welche\w*"
+            r"|when|where|which|who|whether|is|are|was|were|does|do|did"
             r"|should|must|may|might|has|have|(?:can|could|would|will)\s+(?!you\b)\w)\b)",
             r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
             # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
@@ -519,7 +539,8 @@ ENGLISH = Language(
             r"|a\s+few|several|some|main|key|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:primes?|numbers?|solutions?|roots?|factors?"
             r"|divisors?|multiples?|integers?|terms?|digits?)\b)",
             r"\bname\s+(?:the|all|every|each)\b",
-            r"\b(?:give|make|write|prepare|put\s+together)\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list|checklist|itinerary|agenda|outline|overview|rundown)\b",
+            r"\b(?:give|make|write|prepare|put\s+together)\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list(?!\s+comprehension)|checklist|itinerary"
+            r"|agenda|outline|overview|rundown)\b",
             # Planning advice: "Plan a week of dinners", "Draw up a study schedule", "Map out my first month".
             r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some|out)\b",
             r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
@@ -549,7 +570,9 @@ ENGLISH = Language(
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
             # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
             # ("Using SQL window functions, compute ...": a few words may name what of the language is used.)
-            rf"\b(?:in|using|with)\s+{_LANGS}(?:\s+(?!(?:and|or|then)\b)[\w'’-]+){{0,3}}?\s*,(?!\s*(?:why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
+            rf"\b(?:in|using|with)\s+{_LANGS}(?:\s+(?!(?:and|or|then)\b)[\w'’-]+){{0,3}}?\s*,(?!\s*[¿¡]?\s*(?:cu[aá]l|qu[eé]|c[oó]mo"
+            r"|por\s+qu[eé]|cu[aá]ndo|d[oó]nde|pourquoi|comment|quel\w*|qu['’]|warum|wieso|wie|was|wann|welche\w*"
+            r"|why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
             r"|compare|discuss|when|where|which|who|whether|is|are|was|were|does|do|did|should|must|may|might|has|have"
             r"|(?:can|could|would|will)\s+(?!you\b))\b)" + _REST_OF_CLAUSE,
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
@@ -633,6 +656,11 @@ ENGLISH = Language(
             r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
             r"|retries|retry|timeouts?|print\s+statements?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
+            # "annotate the parameters with types", "rename x to something readable": edits to code.
+            r"\bannotate\s+(?:the\s+|all\s+|its\s+|every\s+|each\s+)?(?:parameters?|arguments?|functions?|variables?|fields?"
+            r"|signatures?|code|methods?|return\s+types?)\b",
+            r"\brename\s+(?:the\s+)?(?:variables?|functions?|methods?|parameters?|arguments?|fields?|columns?|classes?"
+            r"|[a-z_]\w*)\s+(?:to|as|into)\b",
         ),
     },
     joiners=r"and|then",
@@ -670,6 +698,7 @@ GERMAN = Language(
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
             r"|geschwindigkeit|entfernung|laufzeit|komplexität|anzahl|preis)\b",
             rf"^und\s+(?:für|fuer|mit|wenn|bei)\b{_MATHY}",
+            rf"^(?:und\s+)?was\s+(?:kommt|käme|ergibt\s+sich)\b{_MATHY}",
             # "Gilt die Aussage auch für ...?", "Bleibt das Ergebnis richtig, wenn ...?": settled by proof.
             r"^(?:gilt|gelten|bleibt|bleiben|ist|sind|stimmt|stimmen|trifft|treffen)\b(?=[^?\n]*\b(?:aussage|ergebnis"
             r"|resultat|satz|behauptung|ungleichung|gleichung|schranke|abschätzung|formel|identität|eigenschaft|lemma"
@@ -687,6 +716,9 @@ GERMAN = Language(
             r"|veranschauliche|(?:erklären|beschreiben|begründen|vergleichen|erläutern|diskutieren|interpretieren"
             r"|definieren|veranschaulichen)\s+sie)\b",
             r"\b(?:warum|wieso|weshalb)\b",
+            # "Bitte mit Rechenweg.": the working asked for, as a part of its own.
+            r"^(?:bitte\s+)?(?:(?:und|aber)\s+)?(?:bitte\s+)?mit\s+(?:(?:ausführlichem|vollständigem|kurzem|komplettem)\s+)?"
+            r"(?:rechenweg|lösungsweg|zwischenschritten|begründung|erklärung)\b",
             # "... und zeig deinen Rechenweg": the working shown, like "Show your work".
             r"\bzeig(?:e|t|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+|mal\s+|noch\s+|auch\s+)*(?:deinen|ihren|den|die|deine|ihre|alle|jeden)\s+(?:\w+\s+)?"
             r"(?:rechenweg|lösungsweg|rechenschritte?|zwischenschritte?|schritte?|rechnung|überlegungen?|weg)\b",
@@ -790,6 +822,9 @@ FRENCH = Language(
             r"\bcombien\s+(?:de\s+\w+\s+)?(?:faut-il|dois-je|devrais-je|doit-on|faudrait-il)\b(?![^?\n]*\d)",
             r"\bcomment\s+(?:fonctionne|fonctionnent|marche|marchent|se\s+fait|est-ce|peut-on|faire|expliquer)\b",
             r"\bqu['’]est-ce\b",
+            r"\bcomment\s+(?:on\s+)?[a-zéèêàç]+(?:er|ir|re)\b",
+            r"\b(?:comment|pourquoi)\s*(?:\w+\s*)?\?\s*$",
+            r"\b(?:donne[zr]?|rappelle[zr]?|énonce[zr]?)\s+(?:la|une)\s+définition\b",
             r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
             r"\bqu['’]en\s+est-il\b",
             # Spoken French: "C'est quoi la différence entre ... ?"
@@ -801,7 +836,8 @@ FRENCH = Language(
                       "définir/is", "décrire=décris|décrivez"),
         ),
         "code": (
-            r"\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne|donnez|fournis|fournissez)(?:-(?:moi|nous))?\s+"
+            r"(?:\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne|donnez|fournis|fournissez)(?:-(?:moi|nous))?"
+            r"|\b(?:me|nous)\s+(?:écrire|créer|générer|donner|fournir|coder|programmer))\s+"
             r"(?:(?:une?|du|des|le|la|les|cette|ce)\s+|l['’])?(?:[\w+#'’-]+\s+){0,3}?" + _FR_CODE_NOUN + r"\b",
             r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
             r"\bajoute[zr]?\s+(?:(?:des|un|une|le|la|les|du|de\s+la)\s+)?(?:[\w-]+\s+)?(?:tests?|commentaires?|docstrings?"
@@ -910,6 +946,8 @@ SPANISH = Language(
             r"\b(?:escr[ií]b[ea](?:me|nos)?|escribir|cr[eé][ae](?:me|nos)?|crear|programa|programe|programar)\b"
             r"[^.?!\n,;]*?\ben\s+" + _LANGS + r"(?![\w+#])",
             _es_verbs("implementar", "depurar", "refactorizar", "codificar", "programar=programe|programad"),
+            r"\b(?:represent[ae]|grafic[ae]|dibuj[ae]|traz[ae]|calcul[ae]|simul[ae]|visualiz[ae])\b" + _SAME_CLAUSE
+            + r"\b(?:en|con)\s+" + _LANGS + r"(?![\w+#])",
         ),
     },
     joiners=r"y|luego|después",
@@ -957,6 +995,14 @@ _INDIRECT = re.compile(
     r"(?!how\s+(?:many|much|likely|far|long|often|big|large|old)\b)(?:how|why|what|where|when|whether|wie|warum|comment|pourquoi|c[oó]mo|por\s+qu[eé])\b(?!\s+(?:do|does|did"
     r"|is|are|was|were|can|could|would|should|will|shall|might|must|has|have|i|we)\b)(?![^.?!\n]*"
     + _IN_LANG + ")",
+    re.IGNORECASE,
+)
+# ... and after a request for code, an amount it is to compute ("a query listing each supplier and how many crates
+# they shipped.", "eine Funktion, die zählt, wie oft jedes Wort vorkommt."): no auxiliary after it, no "?" to end it.
+_INDIRECT_AMOUNT = re.compile(
+    r"(?:how\s+(?:many|much|often|long)|wie\s+(?:oft|viele?|lange)|combien|cu[aá]nt[oa]s?)\b(?![^.?!\n]*\?)"
+    r"(?!\s+(?:[\w-]+\s+){0,2}?(?:do|does|did|is|are|was|were|can|could|would|should|will|shall|must|has|have|i|we"
+    r"|you)\b)",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -1029,6 +1075,8 @@ _HEADLINE = re.compile(
     # (Not a label: "Part C: Explain ...", "Aufgabe B: ...".)
     _REQUEST_LEAD + r"(?!(?:part|question|task|exercise|problem|step|section|teil|aufgabe|frage|partie|exercice|parte"
     r"|ejercicio|pregunta)\s+\w{1,3}\s*[:.)])"
+    # (Nor a deliverable declined: "No code, just the idea.", "Kein Code, nur die Idee.")
+    r"(?!(?:no|not|without|kein\w*|ohne|pas\s+de|sans|sin|nada\s+de)\b)"
     r"(?:[\w+#.-]+\s*[:—–]\s*)?(?:(?:an?|one|some|ein|eine|einen|une?|una?|quick|short|simple|small)\s+)*"
     r"(?!(?:the|this|that|these|those|my|our|your|his|her|their|its|it|i|we|you|he|she|they|there|here|der|die|das"
     r"|dieser?|diesen|mein\w*|unser\w*|dein\w*|le|la|les|l['’]|ce|cette|ces|mon|ma|mes|notre|votre|ton|ta|el|los|las"
@@ -1042,7 +1090,9 @@ _HEADLINE = re.compile(
     # Or any noun after a programming language's name ("C++ template for ...", "Rust CLI that ...").
     + r"|" + _LANGS + r"[\s-]+(?:(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+\s+){0,1}"
     r"(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+"
-    + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound)"
+    + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound|probability|chance"
+    r"|odds|volume|area|surface\s+area|perimeter|circumference|derivative|integral|antiderivative|expected\s+value|variance"
+    r"|determinant|inverse|gcd|lcm|square\s+root|number\s+of\s+ways|wahrscheinlichkeit|probabilité|probabilidad)"
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
     r"(?:(?P<complement>\s+(?:for|to|of|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
@@ -1060,6 +1110,15 @@ _CODE_ITEM = re.compile(
     r"|\s*[.?!]?\s*$)",
     re.IGNORECASE,
 )
+# A short unit that names only a language ("Python.", "O(n) please, python", "In Rust pls."): the language of the
+# task before.
+_LANG_DETAIL = re.compile(
+    r"(?:[^\s.?!]+[\s,;]+){0,3}?(?:(?:in|using|with)\s+)?" + _LANGS + r"(?![\w+#])(?:\s*,?\s*please)?\s*[.!]?\s*",
+    re.IGNORECASE,
+)
+_MAKE_IT = re.compile(r"make\s+it\b", re.IGNORECASE)
+# A topic before a question: "C++: is `std::vector<bool>` a real container?"
+_TOPIC = re.compile(r"(?:[\w+#.-]+\s*[:—–]\s*)?")
 # Two things set against each other, with no verb: "functor vs applicative", "unique_ptr versus shared_ptr?"
 _COMPARISON = re.compile(_REQUEST_LEAD + r"(?:[\w+#.'’:-]+\s+){0,3}?[\w+#.'’-]+\s+(?:vs\.?|versus)\s+[\w+#.'’-]+",
                          re.IGNORECASE)
@@ -1089,6 +1148,8 @@ _EXPRESSION = re.compile(_TERM + r"(?:[-+*/^×÷x%]" + _TERM + r")+[=?]?\s*", re
 _STATEMENT = re.compile(
     r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m|are|'re|is|was"
     r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b"
+    r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe|habe|bin|arbeite"
+    r"|nutze|benutze)|(?:yo\s+)?(?:no\s+)?(?:entiendo|tengo|uso|trabajo|estoy))\b"
     r"(?![^.?!\n]*\b(?:want|need|would\s+like|how|help|please|trying\s+to|looking\s+for)\b)",
     re.IGNORECASE,
 )
@@ -1144,12 +1205,30 @@ _CODE_CONTEXT_CUES: _Table = (
         r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version|syntax|way))\b"
         r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?(?:change|fix|add|remove|edit"
         r"|modify|replace|write|put)\b"
-        r"|\bwhat\s+should\s+(?:the|my|this|it|that|our)\s+(?:[\w-]+\s+){0,2}?look\s+like\b", re.IGNORECASE), False),
+        r"|\bwhat\s+should\s+(?:the|my|this|it|that|our)\s+(?:[\w-]+\s+){0,2}?look\s+like\b"
+        # "what's the idiomatic way to restructure it?": a rewrite asked for.
+        r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:more\s+)?(?:idiomatic|right|correct|proper|clean(?:er|est)?"
+        r"|recommended|safe(?:r|st)?|better|best)\s+way\s+to\s+(?:restructure|rewrite|write|fix|do|structure|refactor|handle"
+        r"|implement|express|avoid)\b", re.IGNORECASE), False),
+    # "Et comment contourner ça avec RefCell ?", "¿Cómo lo arreglo?", "Wie umgehe ich das?": a change to the code.
+    ("code", re.compile(
+        r"(?:^(?:et\s+)?comment\s+(?:puis-je\s+|peut-on\s+|on\s+(?:peut\s+)?|faire\s+pour\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger"
+        r"|contourner|éviter|résoudre|réparer|changer|modifier|réécrire|régler)"
+        r"|^(?:y\s+)?¿?\s*c[oó]mo\s+(?:puedo\s+|se\s+puede\s+)?(?:lo\s+|la\s+)?(?:evito|evitar|soluciono|solucionar|cambio"
+        r"|cambiar|esquivo|esquivar)"
+        r"|^(?:und\s+)?wie\s+(?:kann\s+ich\s+(?:das\s+|es\s+)?(?:umgehen|vermeiden|lösen|ändern)|umgehe\s+ich|vermeide\s+ich"
+        r"|löse\s+ich|ändere\s+ich))\b" + _REST_OF_CLAUSE, re.IGNORECASE), False),
+    # In a question about code, an example asked for is code: "Ponme un ejemplo con una tabla de ventas."
+    ("code", re.compile(
+        r"\b(?:give|show)\s+(?:me\s+|us\s+)?an?\s+(?:\w+\s+)?example\b|\b(?:ponme|dame|muéstrame|muestrame)\s+un\s+"
+        r"(?:\w+\s+)?ejemplo\b|\bdonne[zr]?(?:-moi)?\s+un\s+(?:\w+\s+)?exemple\b|\b(?:gib|zeig)\s+(?:mir\s+)?(?:ein|einen)\s+"
+        r"(?:\w+\s+)?(?:code)?beispiel\b", re.IGNORECASE), False),
     # "C++17: write a thread-safe singleton ...": in a question about code, what is written or built is code,
     # unless it is prose or mathematics.
     ("code", re.compile(
         # (A new thing: "write the rows to a file" is a step of a program described.)
-        r"\b(?:write|implement|create|build|develop|code)\s+(?:me\s+|us\s+)?(?:an?|some|one)\s+(?!(?:[\w-]+\s+){0,2}?"
+        r"(?:\b(?:write|implement|create|build|develop|code)\s+(?:me\s+|us\s+)?|\b(?:give|show|make)\s+(?:me|us)\s+)"
+        r"(?:an?|some|one)\s+(?!(?:[\w-]+\s+){0,2}?"
         r"(?:poem|email|e-mail|letter|story|essay|haiku|speech|message|note|post|tweet|bio|description|summary"
         r"|explanation|paragraph|list|table|outline|overview|proof|equation|formula|recurrence|inequality|plan)s?\b)",
         re.IGNORECASE), False),
@@ -1400,7 +1479,11 @@ def _assemble(
             continue
         is_item = body > start and _LIST_MARKER.match(masked, start) is not None
         if previous != OTHER and (
-            (items_detail and is_item) or start in fence_starts or _ELABORATION.match(masked, body, end)
+            (items_detail and is_item) or start in fence_starts
+            or ((elaboration := _ELABORATION.match(masked, body, end)) and not (
+                # "What does paths(3, 3) return? Make it run in O(r·c) instead.": after prose about code, a change.
+                about_code and previous != _PROGRAM_ROLE and _MAKE_IT.match(elaboration.group())
+            ))
         ):
             # A detail of the task before: its list items, its code, "It should ..." sentences.
             segments[-1] = (previous, segments[-1][1], end)
@@ -1465,7 +1548,7 @@ def _assemble(
                     clauses = [(kind, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
-                and _weak_only(masked, body, end, table) and not _QUESTION_OPENER.match(words)
+                and _weak_only(masked, body, end, table) and not _QUESTION_OPENER.match(words, _skip(words, 0, _TOPIC))
                 and not _CHOICE.search(words) and not _ADVICE_WITHIN.search(words)
                 and (kind := _content_kind(words)) != _PROSE_ROLE
             ):
@@ -1540,6 +1623,15 @@ def _assemble(
                 else:
                     merged.append((kind, a, b))
             clauses = merged
+        if (
+            guess and previous == _RESULT_ROLE and not under_lead_in
+            and all(kind == _PROGRAM_ROLE for kind, _, _ in clauses)
+            and _LANG_DETAIL.fullmatch(words := _squeeze(masked, body, end)[0])
+            and not _strong_cue_in(words, len(words), table)
+        ):
+            # "Find the max sum of a window of length k. O(n) pls, python": the task before is done in that language.
+            segments[-1] = (_PROGRAM_ROLE, segments[-1][1], end)
+            continue
         if clauses:
             segments.extend(clauses)
             context_items = under_lead_in
@@ -1572,6 +1664,11 @@ def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, i
     asks = headline.group("complement") is None and after is not None or bool(_ASKS.search(words))
     if not asks and _MAIN_VERB.match(words, complement):
         return False
+    if (
+        after is not None and after.group().endswith(":") and words.rstrip().endswith("?")
+        and _LANG_NAMED.fullmatch(words, 0, headline.end())
+    ):
+        return False  # "C++: is vector<bool> a real container?": a topic, not a deliverable
     if not clauses:
         return True
     # "Shell one-liner, please: count the lines of Python ...": what follows the colon specifies the deliverable.
@@ -1745,6 +1842,8 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
                 and not _WH.match(text, _first_strong(hits, cuts[-1], cut))
             ):
                 continue  # the object of "Explain ... and how ...", not a task of its own
+            if _INDIRECT_AMOUNT.match(text, pos) and _kind(hits, cuts[-1], cut) == _PROGRAM_ROLE:
+                continue  # what the code computes: "a query listing each supplier ... and how many crates ..."
             cuts.append(cut)
     cuts.append(len(text))
     clauses: list[tuple[str, int, int]] = []
