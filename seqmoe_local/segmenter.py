@@ -974,6 +974,50 @@ def merge_cues(languages: Sequence[Language]) -> dict[str, tuple[str, ...]]:
 DEFAULT_CUES: dict[str, tuple[str, ...]] = merge_cues(list(LANGUAGES.values()))
 
 
+# The built-in cues of German, French and Spanish, by pattern: they only run on a query with a mark of their
+# language (`_languages`), which saves most of the matching on the rest. English cues always run.
+_PATTERN_LANGUAGE: dict[str, str] = {
+    pattern: code
+    for code, language in LANGUAGES.items() if code != "en"
+    for patterns in language.cues.values() for pattern in patterns
+    if pattern not in {p for ps in ENGLISH.cues.values() for p in ps}
+}
+# Function words, letters and marks common in each language: any one of them lets its cues run. Generous on
+# purpose, since a missing mark would lose a cue while an extra one only costs time.
+_LANGUAGE_MARKS = {
+    "de": re.compile(
+        r"[äöüß]|\b(?:und|der|das|den|dem|des|ist|sind|ich|du|wir|nicht|mit|für|fuer|ein|eine|einen|einem|zu|von"
+        r"|wie|wer|bitte|warum|wieso|weshalb|kannst|können|mir|mich|uns|sie|auf|aus|bei|nach|oder|aber|auch"
+        r"|gibt|gilt|zeig\w*|schreib\w*|berechne\w*|bestimme\w*|erkläre?\w*|mach\w*|dass|ob|wenn|noch|nur|nun|jetzt|danke|hallo|hat|habe)\b",
+        re.IGNORECASE,
+    ),
+    "fr": re.compile(
+        r"[éèêëàâçùûîïôœ]|\b(?:le|la|les|un|une|des|du|de|et|est|que|qui|pour|avec|dans|sur|pas|je|tu|il|elle|vous|nous"
+        r"|ce|cette|ces|quel\w*|comment|pourquoi|combien|montre\w*|calcule\w*|écri\w*|ecri\w*|donne\w*|fais|faire|moi"
+        r"|mon|ma|mes|ton|ta|tes|son|sa|ses|en|au|aux|si|puis|ensuite|merci|bonjour|salut)\b|\b[ldjcsqnm]['’]",
+        re.IGNORECASE,
+    ),
+    "es": re.compile(
+        r"[ñáíóúü¿¡]|\b(?:el|la|los|las|un|una|unos|unas|y|que|de|del|en|por|para|con|es|como|qu[eé]|c[oó]mo"
+        r"|cu[aá]l\w*|cu[aá]nt\w*|mi|mis|tu|tus|su|sus|se|lo|le|al|si|hazme|dame|ponme|escribe\w*|calcula\w*"
+        r"|explica\w*|muestra\w*|luego|despu[eé]s|tambi[eé]n|ahora|porfa|gracias|hola|oye"
+        r"|\w+(?:ifica|iza))\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def _languages(masked: str) -> frozenset[str]:
+    """The languages whose built-in cues may match in the query: English always, and each one marked in it."""
+    return frozenset(["en", *(code for code, marks in _LANGUAGE_MARKS.items() if marks.search(masked))])
+
+
+@lru_cache(maxsize=64)
+def _for_languages(table: _Table, languages: frozenset[str]) -> _Table:
+    """`table` without the built-in cues of the languages not in `languages` (a table's own cues all stay)."""
+    return tuple(entry for entry in table if _PATTERN_LANGUAGE.get(entry[1].pattern, "en") in languages)
+
+
 def _alternation(field: str) -> str:
     return "|".join(f"(?:{getattr(language, field)})" for language in LANGUAGES.values())
 
@@ -1440,6 +1484,7 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
     masked, fence_starts, fence_ends = _mask(query)
     units = _units(masked, fence_ends)
     roles = {role for role, _, _ in table}
+    table = _for_languages(table, _languages(masked))
     guess = {_PROGRAM_ROLE, _RESULT_ROLE, _PROSE_ROLE} <= roles  # only the built-in roles guess a kind
     segments, untyped = _assemble(masked, units, fence_starts, table, guess, {})
     if guess and all(kind == OTHER for kind, _, _ in segments):
