@@ -177,7 +177,7 @@ _LANGS = (
     r"|cobol|zig|ocaml|f#|groovy|objective-c|solidity|verilog|vhdl|prolog|racket|vba|html|css|zsh"
     # Libraries and frameworks stand for their language ("plot it in matplotlib", "using pandas").
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
-    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|node(?:\.?js)?|(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’]))"
+    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|node(?:\.?js)?|(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’]))"
 )
 _IN_LANG = rf"(?<!\b[^\W\d]\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
@@ -198,7 +198,7 @@ _CODE_NOUN = (
     r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
     r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
-    r"|generator\s+expression|lambda"
+    r"|generator\s+expression|lambda|routine|subroutine|helper|pytest|unittest|junit\s+test|jest\s+test|crontab(?:\s+line)?"
     rf"|command\s+line|makefile|macro|class(?:e)?|\.?gitignore|\.?dockerignore|alias)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
     r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
 )
@@ -303,7 +303,7 @@ def _de_verbs(*lemmas: str) -> str:
 ENGLISH = Language(
     cues={
         "solve": (
-            r"\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
+            r"(?<!-)\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
             r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
             r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e|approximate)\b(?![-(])",
             # Verbs that are nouns too ("the design of", "each round") only with an object.
@@ -348,7 +348,8 @@ ENGLISH = Language(
             r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
-            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?:(?!(?:change|fix|add|remove|edit|modify|replace|alter|do)\b)"
+            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?!you\s+weigh\b)(?:(?!(?:change|fix|add|remove|edit|modify|replace"
+            r"|alter|do)\b)"
             r"[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
             r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear|receive"
             r"|get\s+back|need\s+to\s+(?:save|pay|earn|score|sell|run|walk|drive))\b",
@@ -387,15 +388,18 @@ ENGLISH = Language(
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope|chance|odds"
             r"|likelihood"
-            r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation)\b",
+            r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation"
+            r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average|worst-case)\s+(?:time|cost))\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
-            r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|worth|ok|okay|safe|a\s+good\s+idea|normal|common|usual"
+            r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|smarter|preferable|advisable|sensible|worth|ok|okay|safe"
+            r"|a\s+good\s+idea|normal|common|usual"
             r"|typical|healthy|fine|legal|bad)\b)"
             r"(?=[^?\n]*\d[^?\n]*\?)",
             # "What percentage ...?", "What score do I need ...?": a quantity asked for.
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
             r"|score|grade|temperature|weight)\b",
-            rf"\btell\s+(?:me|us)\s+(?:what|which|whether|if|how\s+much|how\s+many)\b{_SAME_CLAUSE}\d",
+            rf"\btell\s+(?:me|us)\s+(?:what|which|whether|if|how\s+much|how\s+many|each|the|my|our|every(?:one|body)['’]s)\b"
+            rf"{_SAME_CLAUSE}\d",
             r"\blist\s+(?:all|the)\s+(?:\w+\s+)?(?:primes?|numbers?|divisors?|factors?|solutions?|roots?|subsets?"
             r"|permutations?|combinations?)\b",
             r"\b(?:suggest|propose|find|give)\s+an?\s+(?:\w+\s+)?(?:schedule|rotation|plan|split|allocation|assignment"
@@ -443,13 +447,22 @@ ENGLISH = Language(
             # "Express that answer in scientific notation": a number rewritten.
             r"\bexpress\s+(?:\S+\s+){1,4}?(?:as|in)\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|scientific\s+notation"
             r"|standard\s+form|product|sum|power|terms|base|radians|degrees|polar\s+form|exponential\s+form)\b",
+            r"\buse\s+(?:[\w-]+\s+){1,4}?to\s+(?:get|find|compute|calculate|determine|work\s+out|obtain|show|prove)\b",
+            r"\bsettle\s+(?:exactly\s+|precisely\s+)?(?:when|whether|if|which|the|this|it)\b",
             # "Outline an efficient way to merge k sorted arrays": a method to come up with.
             r"\b(?:give|present|propose|describe|outline|sketch|suggest|find|devise)\s+an?\s+(?:efficient|fast|faster|optimal"
             r"|linear-time|polynomial-time|[\w()]+-time|o\([^)]*\)|good|simple|practical|cheap|better)\s+(?:way|method|approach"
-            r"|technique|scheme|procedure)\s+(?:to|for|of)\b",
+            r"|technique|scheme|procedure)(?:\s+(?:to|for|of|that|which)\b|(?=\s*(?:[,.;:\n]|and\b|then\b|$)))",
             # "redo the calculation": a result worked out again.
             r"\b(?:redo|recompute|recalculate|re-?check|double-check|rework)\s+(?:the|this|that|your|my)\s+(?:[\w-]+\s+)?"
             r"(?:calculation|sum|math|maths|arithmetic|computation|numbers|working|answer|result)s?\b",
+            # "What's a fair split?", "Is it cheaper to drive or take the train?": amounts worked out and compared.
+            r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:a|the)\s+(?:fair|even|equal|right|correct)\s+(?:split|share|division|price"
+            r"|amount|tip|allocation)\b",
+            r"^(?:so\s+|and\s+)?(?:is|are|would|will)\s+(?:it|that|this|they)\s+(?:\w+\s+)?(?:cheaper|faster|quicker|more\s+expensive"
+            r"|less\s+expensive|shorter|longer)\s+(?:to|if|than|for|by)\b",
+            # "1) write a formula that adds 7% VAT to the price in B2": a cell named, so a spreadsheet formula: code.
+            # (Longer than the solve reading of "write a formula", so it wins.)
             # "For each, give best/worst case time": a cost.
             r"\b(?:give|state|report|list|find|tell\s+(?:me|us))\s+(?:the\s+|its\s+|their\s+)?(?:best|worst|average)\b"
             r"[\w\s/,-]{0,24}?\bcases?\b",
@@ -476,6 +489,17 @@ ENGLISH = Language(
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
+            r"\b(?:which|who|where)\b[^?\n]*\b(?:slipped\s+up|slip\s+up|went\s+wrong|made\s+(?:a|the)\s+(?:mistake|error)"
+            r"|messed\s+up|got\s+it\s+wrong)\b",
+            # "what gets printed" after a code block: what the code does.
+            r"\bwhat\s+(?:gets|is|will\s+be|would\s+be)\s+(?:printed|returned|output|logged|displayed|shown)\b",
+            # "how to keep fruit flies out of the kitchen": a how-to asked, in prose.
+            r"^(?:and\s+|so\s+)?how\s+to\b",
+            # "where did the factor of 3 come from?": the origin of a step, in prose.
+            r"\bwhere\s+(?:does|did|do|is|was)\b[^?\n]*\bcome\s+from\b",
+            # "say in words why a Gaussian maps to a Gaussian": prose.
+            r"\bsay\s+(?:in\s+(?:words|plain\s+\w+)\s+|briefly\s+|intuitively\s+|roughly\s+)?(?:why|how)\b",
+            r"\btell\s+(?:me|us)\s+(?:which|whether|if)\b",
             # "Where did you go wrong?": the mistake in an answer, in prose.
             r"\bwhere\s+(?:did|do|does|have|has)\s+(?:you|i|we|it|they|he|she)\s+(?:go|gone|get|got)\s+wrong\b"
             r"|\bwhere(?:['’]s|\s+is)\s+(?:the|my|your)\s+(?:mistake|error|slip)\b",
@@ -602,11 +626,15 @@ ENGLISH = Language(
             r"(?:[\w+#-]+\s+){0,2}?(?:code|function|method|class|program|script|query|snippet|loop|implementation"
             r"|solution|version|module|tests?|struct|api|endpoint|app|service))\b",
             r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:code|function|program|script"
-            r"|query|bug|error|loop|class|method|snippet))\b",
+            r"|query|bug|error|loop|class|method|snippet|signature|types?|declaration|lifetimes?|imports?|indentation"
+            r"|syntax|build|test|tests))\b",
             r"\b(?:find|spot|fix|locate)(?:\s+and\s+fix)?\s+(?:the\s+|a\s+|any\s+|all\s+)?bugs?\b",
             r"\bhow\s+(?:would|do|does|can|could|should|to|might)\s+(?:you\s+|i\s+|we\s+|one\s+)?"
             r"(?:implement|code|write|program|build|fix)\b",
             WEAK + _IN_LANG,
+            # "number of inversions via merge sort; python please": a request done in the language asked for.
+            WEAK + r"(?<![\w+#])" + _LANGS + r"(?![\w+#])\s*,?\s*please\b|\bplease\s*,?\s*(?:in\s+)?" + _LANGS
+            + r"(?![\w+#])",
             # "reverse a linked list in place (Java)": a request done in the language named in brackets.
             WEAK + r"\(\s*(?:in\s+|using\s+)?" + _LANGS + r"(?:\s+(?:please|pls|plz))?\s*\)",
             # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
@@ -627,7 +655,7 @@ ENGLISH = Language(
             r"(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             # "Write a trie with insert and search in Java": anything made in a programming language is code.
-            r"\b(?:write|build|create|make|produce|generate|give|show)\s+(?:me\s+|us\s+)?(?:an?|the|some|one)\b"
+            r"\b(?:write|build|create|make|produce|generate|give|show)\s+(?:me\s+|us\s+)?(?:an?|the|some|one|\w+['’]s)(?!\w)"
             # (its object may hold "and": "with insert and startsWith").
             r"[^.?!\n,;]*?\b(?:in|using)\s+" + _LANGS + r"(?![\w+#])",
             # "Convert this JSON to a Python dataclass", "Turn the table into Rust structs": code in a language.
@@ -635,7 +663,7 @@ ENGLISH = Language(
             rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
-            r"|update|parallelize|vectori[sz]e)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
+            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
             r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
@@ -651,11 +679,22 @@ ENGLISH = Language(
             # Being helped to make something technical: "Please help me set up a nightly backup cron job."
             r"\bhelp\s+(?:me|us)\s+(?:to\s+)?(?:write|set\s+up|build|create|make|configure|automate|script|code)\b"
             rf"(?=[^.?!\n]*\b(?:{_CODE_NOUN}|{_TECH}|cron)(?![\w+#]))",
-            r"\b(?:add|throw\s+in|put\s+in|stick\s+in|toss\s+in)\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
-            r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?"
+            r"\bput\s+(?:type\s+)?(?:annotations?|type\s+hints?|docstrings?|comments?|logging)\b",
+            r"\b(?:add|throw\s+in|put\s+in|stick\s+in|toss\s+in|sprinkle\s+in|give\s+it)\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
+            r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?|indexe?s"
+            r"|an\s+index|logging\s+calls?|log\s+lines?|unit\s+tests?"
             r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
             r"|retries|retry|timeouts?|print\s+statements?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
+            # "show a short C++ program in which ...": code shown (not "Show that the function f is ...").
+            r"\bshow\s+(?:us\s+)?an?\s+(?:[\w+#-]+\s+){0,3}?" + _CODE_NOUN,
+            rf"^(?:and\s+|so\s+)?how\s+to\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
+            # "wrap the whole computation in a Python function", "turn it into a class": the work made into code.
+            r"\b(?:wrap|package|turn|put)\s+(?:[\w-]+\s+){0,4}?(?:in|into|as)\s+(?:an?\s+)?(?:[\w+#-]+\s+){0,2}?"
+            + _CODE_NOUN,
+            # "write a formula that adds 7% VAT to the price in B2": a cell named, so a spreadsheet formula.
+            r"\b(?:write|give|create|make|build)\s+(?:me\s+)?(?:an?|the)\s+(?:[\w-]+\s+){0,2}?formula\b[^.?!\n]*?"
+            r"\b(?-i:[A-Z]{1,2}[1-9]\d{0,4})\b",
             # "annotate the parameters with types", "rename x to something readable": edits to code.
             r"\bannotate\s+(?:the\s+|all\s+|its\s+|every\s+|each\s+)?(?:parameters?|arguments?|functions?|variables?|fields?"
             r"|signatures?|code|methods?|return\s+types?)\b",
@@ -676,7 +715,7 @@ ENGLISH = Language(
 
 _DE_CODE_NOUN = (
     r"(?:[\w+#]+-)?(?:funktion(?:en)?|programm(?:e)?|code|skript(?:e)?|script(?:s)?|klasse(?:n)?|methode(?:n)?"
-    r"|abfrage(?:n)?|regex|implementierung(?:en)?|version(?:en)?|tests?|unittests?)"
+    r"|abfrage(?:n)?|regex|implementierung(?:en)?|version(?:en)?|tests?|unittests?|zeilen\s+(?:code|" + _LANGS + r"))"
 )
 GERMAN = Language(
     cues={
@@ -688,7 +727,7 @@ GERMAN = Language(
             r"|analysieren|klassifizieren|minimieren|maximieren|runden)\s+sie)\b(?!\()",
             r"\bprüfe(?:n\s+sie)?\b[^.?!\n]{0,30}?\bob\b",
             r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
-            r"|entfernung|dauer)\b",
+            r"|entfernung|dauer|maße|abmessungen|seitenlängen|länge|breite|höhe|kosten|zinsen|ersparnis)\b",
             r"\bzeig(?:e|en\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
             # "Wie teuer ist es jetzt?" (not "doppelt so lang wie breit").
@@ -716,8 +755,10 @@ GERMAN = Language(
             r"|veranschauliche|(?:erklären|beschreiben|begründen|vergleichen|erläutern|diskutieren|interpretieren"
             r"|definieren|veranschaulichen)\s+sie)\b",
             r"\b(?:warum|wieso|weshalb)\b",
+            r"\bsag(?:e|en\s+sie)?\s+(?:mir|uns)\s*,?\s+(?:wie|warum|wieso|weshalb)\b",
             # "Bitte mit Rechenweg.": the working asked for, as a part of its own.
-            r"^(?:bitte\s+)?(?:(?:und|aber)\s+)?(?:bitte\s+)?mit\s+(?:(?:ausführlichem|vollständigem|kurzem|komplettem)\s+)?"
+            r"^(?:bitte\s+)?(?:(?:und|aber)\s+)?(?:bitte\s+)?(?:mit\s+|den\s+|auch\s+den\s+)?(?:(?:ausführlichem|vollständigem"
+            r"|kurzem|komplettem)\s+)?"
             r"(?:rechenweg|lösungsweg|zwischenschritten|begründung|erklärung)\b",
             # "... und zeig deinen Rechenweg": the working shown, like "Show your work".
             r"\bzeig(?:e|t|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+|mal\s+|noch\s+|auch\s+)*(?:deinen|ihren|den|die|deine|ihre|alle|jeden)\s+(?:\w+\s+)?"
@@ -754,6 +795,9 @@ GERMAN = Language(
             r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
             r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            # "Kannst du das noch anpassen, damit ...?": a change to the code just given.
+            r"\b(?:das|es|ihn|sie|die\s+funktion|den\s+code|das\s+skript)\s+(?:noch\s+|bitte\s+|so\s+|mal\s+)*(?:anpassen|ändern"
+            r"|umbauen|erweitern|umschreiben|korrigieren|verbessern|optimieren)\b",
             # An example in a language is code: "... und gib ein Beispiel in Python."
             r"\b(?:gib|geben\s+sie|zeig(?:e|en\s+sie)?|schreib(?:e|en\s+sie)?)\s+(?:mir\s+|uns\s+)?(?:noch\s+)?(?:ein(?:en|ige)?\s+)?"
             rf"(?:\w+\s+)?(?:code)?beispiel(?:e)?\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
@@ -779,7 +823,7 @@ GERMAN = Language(
 )
 
 _FR_CODE_NOUN = (r"(?:(?:fonction|programme|code|script|classe|méthode|requête|test|expression\s+régulière|regex"
-                 r"|implémentation|version|exemple)s?)")
+                 r"|implémentation|version|exemple|commande|ligne\s+crontab|crontab)s?)")
 FRENCH = Language(
     cues={
         "solve": (
@@ -810,7 +854,7 @@ FRENCH = Language(
                       "évaluer", "dériver", "minimiser", "maximiser", "élaborer", "exprimer", "dénombrer", "majorer",
                       "minorer", "établir/is", "arrondir/is", "convertir/is", "résoudre=résous|résolvez",
                       "construire=construis|construisez", "concevoir=conçois|concevez", "déduire=déduis|déduisez",
-                      "poser=pose|posez",
+                      "poser=pose|posez", "développer", "réduire=réduis|réduisez", "vérifier",
                       "prédire=prédis|prédisez", "recalculer"),
             r"\b(?:déroule[zr]?|simule[zr]?|exécute[zr]?|applique[zr]?|trace[zr]?|effectue[zr]?)\b[^.?!\n]{0,40}?"
             r"\b(?:algorithme|méthode|procédé|procédure|recherche|tri|itérations?|étapes?|parcours)\b",
@@ -823,6 +867,7 @@ FRENCH = Language(
             r"\bcomment\s+(?:fonctionne|fonctionnent|marche|marchent|se\s+fait|est-ce|peut-on|faire|expliquer)\b",
             r"\bqu['’]est-ce\b",
             r"\bcomment\s+(?:on\s+)?[a-zéèêàç]+(?:er|ir|re)\b",
+            r"\bdi(?:s|tes)-(?:moi|nous)\s+(?:comment|pourquoi)\b",
             r"\b(?:comment|pourquoi)\s*(?:\w+\s*)?\?\s*$",
             r"\b(?:donne[zr]?|rappelle[zr]?|énonce[zr]?)\s+(?:la|une)\s+définition\b",
             r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
@@ -830,6 +875,7 @@ FRENCH = Language(
             # Spoken French: "C'est quoi la différence entre ... ?"
             r"\bc['’]est\s+quoi\b",
             r"\bquelles?\s+(?:est|sont)\s+(?:la|les)\s+différences?\b",
+            r"\bquelles?\s+différences?\b",
             r"^et\s+(?:pour|avec|si|quand|dans)\b(?![^?\n]*\bcombien\b)",
             _fr_verbs("expliquer", "justifier", "comparer", "commenter", "interpréter", "discuter", "illustrer",
                       "clarifier", "résumer", "détailler", "présenter", "expliciter", "argumenter", "montrer",
@@ -851,6 +897,9 @@ FRENCH = Language(
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            # "Tu peux l'adapter pour qu'elle accepte une liste vide ?": a change to the code just given.
+            r"\b(?:le|la|les|l['’])\s*(?:adapter|modifier|réécrire|corriger|changer|étendre|optimiser|convertir|traduire"
+            r"|refactoriser|simplifier|accélérer)\b",
             r"\bcomment\s+(?:(?:puis-je|je\s+peux|on\s+peut|peut-on|dois-je)\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger|réparer|déboguer"
             r"|fixer)\b",
             r"\b(?:écris|écrivez|écrire|crée[zr]?|code[zr]?|programme[zr])(?:-(?:moi|nous))?\b[^.?!\n,;]*?\ben\s+"
@@ -868,7 +917,8 @@ FRENCH = Language(
     r"|seulement|mais|aussi|voici)\b",
 )
 
-_ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programa|código|codigo|script|clase|método|metodo|consulta|prueba"
+_ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programita|scriptcito|"
+                 r"programa|código|codigo|script|clase|método|metodo|consulta|prueba"
                  r"|ejemplo)s?|expresi[oó]n(?:es)?\s+regular(?:es)?|regex|implementaci[oó]n(?:es)?|versi[oó]n(?:es)?)")
 SPANISH = Language(
     cues={
@@ -910,6 +960,8 @@ SPANISH = Language(
             # With a clitic the stress mark moves: "explícame", "descríbelo".
             r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
             r"\bqu[eé]\s+diferencias?\b",
+            # "... y dime cómo lo hiciste": how it was done, in prose.
+            r"\bd[ií](?:me|nos|game|ganos)\s+(?:c[oó]mo|por\s+qu[eé]|de\s+d[oó]nde)\b",
             # "... y muestra tu procedimiento": the working shown, like "Show your work".
             r"\bmu[eé]str(?:a|e|ame|eme|anos|enos)\s+(?:tu|su|el|los|todo\s+el|todos\s+los|cada)\s+(?:\w+\s+)?"
             r"(?:procedimiento|razonamiento|pasos?|c[aá]lculos?|desarrollo|trabajo|planteamiento)\b",
@@ -923,7 +975,8 @@ SPANISH = Language(
         ),
         "code": (
             # With a clitic the stress mark moves: "escríbeme", "créanos", "genérame".
-            r"\b(?:escr[ií]be|escr[ií]ba|escribir|cr[eé]a|cr[eé]e|crear|gen[eé]ra|gen[eé]re|dame|deme|proporci[oó]na)"
+            r"\b(?:escr[ií]be|escr[ií]ba|escribir|cr[eé]a|cr[eé]e|crear|gen[eé]ra|gen[eé]re|dame|deme|proporci[oó]na|haz|h[aá]game"
+            r"|prep[aá]ra|prep[aá]re)"
             r"(?:me|nos|le|les)?\s+"
             r"(?:(?:una?|el|la|los|las|algo\s+de)\s+)?(?:[\w+#-]+\s+){0,3}?" + _ES_CODE_NOUN + r"\b",
             r"\b(?:implementa|implemente|implementar|depura|depure|refactoriza|refactorice)\b",
@@ -935,6 +988,7 @@ SPANISH = Language(
             rf"\b\w+(?:lo|la|los|las)\s+(?:a|en)\s+{_LANGS}(?![\w+#])",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
             r"\b(?:corr[ií]gel[oa]s?|arr[eé]glal[oa]s?|rep[aá]ral[oa]s?|depúral[oa]s?|depural[oa]s?)\b",
+            r"\b(?:adaptar|modificar|cambiar|corregir|convertir|traducir|optimizar|extender|reescribir|arreglar)(?:l[oa]s?)\b",
             r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
             r"|h[aá]z)l[oa]s?\b(?!\s+(?:para|con|de|otra)\b)",
             r"\b(?:modifica|modifique|corrige|corrija|convierte|convierta|traduce|traduzca|adapta|adapte|optimiza"
@@ -1051,7 +1105,8 @@ _INDIRECT_AMOUNT = re.compile(
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Such a question asks for a result unless it asks for advice ("Should we ...?").
-_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+(?:it|that|this)\s+(?:be\s+)?(?:better|wise|worth|ok"
+_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+(?:it|that|this)\s+(?:be\s+)?(?:better|wise|smarter"
+                     r"|preferable|advisable|sensible|worth|ok"
                      r"|okay|safe|normal|common|usual|typical|healthy|fine|legal|bad)\b",
                      re.IGNORECASE)
 # ... or one anywhere in it: "Which distro do you recommend?", "Which one needs more attention?"
@@ -1089,16 +1144,20 @@ _NEED = (
     r"(?:(?:i|we)\s+(?:really\s+|just\s+|also\s+|urgently\s+)?(?:need|want|require|would\s+like|would\s+love)"
     r"|(?:i|we)['’]d\s+(?:like|love)|needs?|wanted|looking\s+for|(?:i|we)['’](?:m|re)\s+looking\s+for"
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
+    r"|gesucht\s+(?:ist|wird|sind|werden)|on\s+cherche|se\s+busca"
     r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche)"
-    r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco"
+    r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco|(?:me|nos)\s+(?:hace|har[ií]a)\s+falta"
     # Someone else's need, said by the person asking: "Our team needs a formula ...", "My boss wants
     # a script ...", "Unser Team braucht ...", "Notre équipe a besoin d'...", "Mi jefe necesita ...".
     r"|" + _THIRD_PERSON + r")\s+"
-    r"(?:(?:d['’]|de\s+)?(?:an?|some|one|the|ein|eine|einen|etwas|un|une|des|du|una?|unos|unas|el|la|los|las)\b)"
+    r"(?:(?:d['’]|de\s+)?(?:an?|some|one|the|ein|eine|einen|etwas|un|une|des|du|una?|unos|unas|el|la|los|las)\b"
+    # ("I need SQL that ...", "I need Python for this")
+    r"|" + _LANGS + r"(?![\w+#]))"
 )
 _ASK = (
     r"(?:(?:can|could|would|will)\s+(?:you|u)|kannst\s+du|könntest\s+du|können\s+sie|könnten\s+sie|peux-tu"
-    r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a)\s+(?:please\s+|bitte\s+|mir\s+|me\s+)?"
+    r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a|(?:can|could|may)\s+i\s+(?=(?:get|have)\b))"
+    r"\s*(?:please\s+|bitte\s+|mir\s+|me\s+)?"
     # Not advice or opinion asked for ("Would you recommend Go for a CLI?"): that is a question.
     r"(?!(?:help|tell|explain|recommend|suggest|say|agree|mind|know|think|believe|prefer|consider|rather|like|be"
     # ("Could you use recursion instead?" asks for a change, though.)
@@ -1140,6 +1199,8 @@ _HEADLINE = re.compile(
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
     r"(?:(?P<complement>\s+(?:for|to|of|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
+    # ("bash script listing the 15 biggest files", "Python generator yielding the leaves ...")
+    r"|\s+(?!(?:during|morning|evening|nothing|something|anything|everything|thing|king|ring|string|spring)\b)[a-z]+ing\b"
     # ("An HTML page with a login form, please.": "with" only in a request that says please or asks.)
     r"|\s+(?:with|using|mit|avec|con)\b(?=[^\n]*(?:\bplease\b|\bbitte\b|s['’]il\s+(?:te|vous)\s+pla[iî]t|por\s+favor"
     r"|\?\s*$)))"
@@ -1158,6 +1219,24 @@ _CODE_ITEM = re.compile(
 # task before.
 _LANG_DETAIL = re.compile(
     r"(?:[^\s.?!]+[\s,;]+){0,3}?(?:(?:in|using|with)\s+)?" + _LANGS + r"(?![\w+#])(?:\s*,?\s*please)?\s*[.!]?\s*",
+    re.IGNORECASE,
+)
+# A yes/no question about a reason or an intuition asks for prose ("Is there an intuitive reason it works?") ...
+_REASON = re.compile(
+    r"\b(?:reasons?|intuitions?|intuitive(?:ly)?|ideas?|analog(?:y|ies)|pictures?|meaning|why|fairer|better|worse"
+    r"|preferable|more\s+(?:appropriate|useful|sensible|meaningful|representative|natural))\b", re.IGNORECASE
+)
+# ... and one right after a solve task is about its result only when it says so ("Does it still hold?"),
+# not "Is tipping expected in Japan?" after a tip worked out.
+_RESULT_REFERENCE = re.compile(
+    r"\b(?:it|this|that|these|those|they|them|the\s+(?:result|bound|claim|statement|answer|same|converse|estimate"
+    r"|inequality|formula|method|algorithm))\b",
+    re.IGNORECASE,
+)
+# Tools and names that make a question one about code, like a language: "the unit file" of systemd, "std::unique_ptr".
+_TOOL_NAMED = re.compile(
+    r"\b(?:systemd|unit\s+file|dockerfile|docker|kubernetes|k8s|nginx|crontab|git|rustc|gcc|clang|javac|npm|pip|cargo"
+    r"|maven|gradle|makefile|cmake|webpack|terraform|ansible)\b|\b\w+::\w+",
     re.IGNORECASE,
 )
 _MAKE_IT = re.compile(r"make\s+it\b", re.IGNORECASE)
@@ -1195,6 +1274,13 @@ _STATEMENT = re.compile(
     r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe|habe|bin|arbeite"
     r"|nutze|benutze)|(?:yo\s+)?(?:no\s+)?(?:entiendo|tengo|uso|trabajo|estoy))\b"
     r"(?![^.?!\n]*\b(?:want|need|would\s+like|how|help|please|trying\s+to|looking\s+for)\b)",
+    re.IGNORECASE,
+)
+# "Les pointeurs en C, je n'y comprends rien.": not understanding something is context, not a request.
+_NOT_UNDERSTOOD = re.compile(
+    r"\b(?:i\s+(?:don['’]?t|do\s+not|can['’]?t|cannot|still\s+don['’]?t)\s+(?:really\s+)?(?:understand|get|grasp)"
+    r"|je\s+(?:ne\s+)?(?:n['’]y\s+)?comprends\s+(?:pas|rien)|ich\s+verstehe\s+(?:\w+\s+)?(?:nicht|nichts|kein\w*)"
+    r"|no\s+(?:lo\s+|la\s+)?entiendo)\b",
     re.IGNORECASE,
 )
 _WH_RESULT = re.compile(
@@ -1246,7 +1332,11 @@ _CODE_CONTEXT_CUES: _Table = (
     # "What's the fix?", "What do I change to make it link?", "What should the query look like instead?": the
     # change to the code asked for.
     ("code", re.compile(
-        r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version|syntax|way))\b"
+        r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version|syntax|way)|change"
+        r"|tweak|edit)\b"
+        r"|\bhow\s+should\s+(?:it|this|that|the\s+\w+)\s+be\s+(?:written|done|fixed|changed|structured|rewritten|declared)\b"
+        r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:get|make)\s+(?:it|this|that|the\s+\w+)\s+(?:to\s+)?(?:compile"
+        r"|work|run|build|pass|link|load|start)\b"
         r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?(?:change|fix|add|remove|edit"
         r"|modify|replace|write|put)\b"
         r"|\bwhat\s+should\s+(?:the|my|this|it|that|our)\s+(?:[\w-]+\s+){0,2}?look\s+like\b"
@@ -1254,6 +1344,10 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:more\s+)?(?:idiomatic|right|correct|proper|clean(?:er|est)?"
         r"|recommended|safe(?:r|st)?|better|best)\s+way\s+to\s+(?:restructure|rewrite|write|fix|do|structure|refactor|handle"
         r"|implement|express|avoid)\b", re.IGNORECASE), False),
+    ("code", re.compile(
+        r"(?:(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s))how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:patch|fix|correct|repair"
+        r"|rewrite|modify"
+        r"|change)\b", re.IGNORECASE), False),
     # "Et comment contourner ça avec RefCell ?", "¿Cómo lo arreglo?", "Wie umgehe ich das?": a change to the code.
     ("code", re.compile(
         r"(?:^(?:et\s+)?comment\s+(?:puis-je\s+|peut-on\s+|on\s+(?:peut\s+)?|faire\s+pour\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger"
@@ -1360,7 +1454,7 @@ _CONTENT_CODE = re.compile(
     r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?|promises?"
     r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?"
     r"|recursion|memoi[sz]ation|caching|iteration|terraform|ansible|helm|nginx|systemd|cloudformation|kubectl"
-    r"|webpack|eslint|cmake|config"
+    r"|webpack|eslint|cmake|config|(?-i:SELECT|UPDATE|JOIN|GROUP\s+BY|WHERE|VLOOKUP|XLOOKUP)"
     # The same constructs in German, French and Spanish ("ohne externe Bibliotheken", "sans boucle", "sin recursión").
     r"|bibliothek(?:en)?|biblioth[eè]ques?|bibliotecas?|librer[ií]as?|abhängigkeit(?:en)?|dépendances?"
     r"|dependencias?|dependenc(?:y|ies)|variablen|schleifen?|boucles?|bucles?|rekursion|r[eé]cursi(?:on|vit[eé])"
@@ -1395,7 +1489,8 @@ _CONTENT_MATH = re.compile(
     r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
     r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices"
     r"|(?:hilbert|banach|metric|topological|normed|measure|sample)\s+spaces?|compact|reflexive|separable|finite-dimensional"
-    r"|infinite-dimensional|manifolds?|homeomorphic|polynomials?"
+    r"|infinite-dimensional|manifolds?|homeomorphic|polynomials?|context-free|decidable|undecidable|np-hard|np-complete"
+    r"|computable|uncomputable|recursively\s+enumerable|det|vanish(?:es)?|nilpotent|invertible|diagonali[sz]able"
     r"|dimensions|length|width|height|ratio|proportion|speed|velocity|acceleration|increasing|decreasing|concave"
     r"|convex|maxim(?:um|a)|minim(?:um|a)|critical\s+points?|extrema|asymptotes?|intercepts?|zeros|slope|gradient|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
@@ -1512,7 +1607,9 @@ def _assemble(
     """
     segments: list[tuple[str, int, int]] = []  # (kind, start, end)
     untyped: list[tuple[int, int, int]] = []
-    about_code = guess and (bool(fence_starts) or _LANG_NAMED.search(masked) is not None)
+    about_code = guess and (
+        bool(fence_starts) or _LANG_NAMED.search(masked) is not None or _TOOL_NAMED.search(masked) is not None
+    )
     items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
     context_items = False  # the last unit was context ending with ":" (or an item under it)
     for start, end in units:
@@ -1557,7 +1654,8 @@ def _assemble(
             clauses = [(_RESULT_ROLE, start, end)]
         # An item under a lead-in is a part of its own ("(a) the variance (b) the standard deviation").
         if (
-            guess and clauses and masked[end - 1] == "." and _STATEMENT.match(masked, body, end)
+            guess and clauses and masked[end - 1] == "."
+            and (_STATEMENT.match(masked, body, end) or _NOT_UNDERSTOOD.search(masked, body, end))
             and not any(not weak and pattern.search(masked, body, end) for _, pattern, weak in table)
         ):
             # "I have a list of numbers in Python.": a statement about oneself asks nothing, whatever it names.
@@ -1611,12 +1709,15 @@ def _assemble(
                 and _YES_NO.match(words) and _weak_only(masked, body, end, table)
                 and not _ADVICE.search(words) and not _ADVICE_WITHIN.search(words)
                 and not _CONTENT_CODE.search(words) and _CONTENT_MATH.search(_DIGITS.sub(" ", words))
+                and not _REASON.search(words)
             ):
                 # "Is every bounded sequence convergent?": a yes/no question about mathematics is settled by proof.
                 clauses = [(_RESULT_ROLE, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
                 and _YES_NO.match(words) and _weak_only(masked, body, end, table)
+                and not _REASON.search(words)
+                and (_RESULT_REFERENCE.search(words) or _CONTENT_MATH.search(_DIGITS.sub(" ", words))) is not None
             ):
                 # "Prove X. Does it still hold if G is not connected?": a yes/no question about the
                 # result just worked out is settled the same way, by proof or calculation.
@@ -1693,6 +1794,7 @@ def _assemble(
     return segments, untyped
 
 
+_FILLER_GAP = re.compile(r"[\s,]*(?:(?:" + _alternation("fillers") + r")\b[\s,]*)*", re.IGNORECASE)
 _PLEASE_COLON = re.compile(r"\s*(?:please\s*)?[:?]", re.IGNORECASE)
 
 
@@ -1709,16 +1811,25 @@ def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, i
     asks = headline.group("complement") is None and after is not None or bool(_ASKS.search(words))
     if not asks and _MAIN_VERB.match(words, complement):
         return False
-    if (
-        after is not None and after.group().endswith(":") and words.rstrip().endswith("?")
-        and _LANG_NAMED.fullmatch(words, 0, headline.end())
-    ):
-        return False  # "C++: is vector<bool> a real container?": a topic, not a deliverable
+    if after is not None and after.group().endswith(":") and words.rstrip().endswith("?"):
+        return False  # "C++: is vector<bool> a real container?", "Kotlin question: what's ...?": a topic
     if not clauses:
         return True
     # "Shell one-liner, please: count the lines of Python ...": what follows the colon specifies the deliverable.
     described = headline.group("complement") is not None or (after is not None and after.group().endswith(":"))
-    return described and not _strong_cue_in(words, complement, table) and not _JOINING_WORD.search(words, complement)
+    return (
+        described and not _strong_cue_in(words, complement, table)
+        and not _task_after_joiner(words, complement, table)
+    )
+
+
+def _task_after_joiner(words: str, start: int, table: _Table) -> bool:
+    """Whether a joining word after `start` opens a task of its own ("..., and explain it"), not a detail."""
+    for joiner in _JOINING_WORD.finditer(words, start):
+        after = _skip(words, joiner.end(), _FILLER_GAP)
+        if any(not weak and pattern.match(words, after) for _, pattern, weak in table):
+            return True
+    return False
 
 
 def _strong_cue_in(words: str, limit: int, table: _Table) -> bool:
