@@ -1300,7 +1300,10 @@ _LANG_LEAD = re.compile(
 # ... when it refers back to the givens ("its", "their") or names a quantity ("the monthly payments"); not a
 # fact looked up ("What is the oven temperature for fan ovens?", "What is the return policy usually like?").
 _BACK_REFERENCE = re.compile(
-    r"[^?\n]*?\b(?:its|their|his|her|my|our|your|ses|son|sa|leur|leurs|mon|ma|mes|sein|seine|ihr|ihre|mein|meine|su|sus|mi|mis)\s",
+    r"[^?\n]*?\b(?:its|their|his|her|my|our|your|ses|son|sa|leur|leurs|mon|ma|mes|sein|seine|ihr|ihre|mein|meine|su|sus|mi|mis)\s"
+    # ("The mean of five numbers is 14. Four of them are ... What is the fifth?")
+    r"|[^?\n]*?\bthe\s+(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|missing|other|remaining"
+    r"|final)\b",
     re.IGNORECASE,
 )
 _QUANTITY_NOUN = re.compile(
@@ -1312,8 +1315,10 @@ _QUANTITY_NOUN = re.compile(
 )
 _QUANTITY_QUESTION = re.compile(
     r"(?:(?:roughly|approximately|about|so|and|then|now|ok(?:ay)?|exactly|und|et|y|alors|also|entonces)[\s,]+)*"
+    # ("If a fifth of what remains goes into savings, what is that each month?": a condition first.)
+    r"(?P<condition>if\s+[^,?\n]*,\s*)?"
     r"(?:(?:what|which)(?:'s|’s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+(?:its|the|their|his|her|my|our|your"
-    r"|each|both)|was\s+(?:ist|sind|wäre|wären)\s+(?:sein|seine|ihr|ihre|der|die|das|mein|meine)"
+    r"|each|both|that|this)|was\s+(?:ist|sind|wäre|wären)\s+(?:sein|seine|ihr|ihre|der|die|das|mein|meine)"
     r"|quel(?:le)?s?\s+(?:est|sont|serait|seraient)\s+(?:ses|son|sa|leur|leurs|le|la|les|l['’]|mon|ma|mes)"
     r"|cu[aá]l(?:es)?\s+(?:es|son|ser[ií]a|ser[ií]an)\s+(?:su|sus|el|la|los|las|mi|mis))(?:\s+|(?<=['’]))"
     r"(?!(?:[\w-]+\s+){0,2}?(?:way|approach|strategy|option|choice|tool|app|route\s+to|thing|place|time\s+to"
@@ -1643,10 +1648,12 @@ def _assemble(
         ):
             clauses = [(_RESULT_ROLE, start, end)]
         elif (
-            guess and len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == OTHER and segments
-            and not about_code and _QUANTITY_QUESTION.match(words := _squeeze(masked, body, end)[0])
+            guess and [kind for kind, _, _ in clauses] in ([_PROSE_ROLE], [_RESULT_ROLE, _PROSE_ROLE])
+            and previous == OTHER and segments
+            and not about_code and (quantity := _QUANTITY_QUESTION.match(words := _squeeze(masked, body, end)[0]))
+            and (len(clauses) == 1 or quantity.group("condition"))
             and (_BACK_REFERENCE.match(words) is not None or _QUANTITY_NOUN.search(words) is not None
-                 or _CONTENT_MATH.search(_DIGITS.sub(" ", words)) is not None)
+                 or _CONTENT_MATH.search(_DIGITS.sub(" ", words)) is not None or quantity.group("condition"))
             and not _ADVICE.search(masked, body, end) and not _ADVICE_WITHIN.search(masked, body, end)
             and _NUMBER.search(masked, segments[-1][1], segments[-1][2]) is not None
         ):
