@@ -177,7 +177,7 @@ _LANGS = (
     r"|cobol|zig|ocaml|f#|groovy|objective-c|solidity|verilog|vhdl|prolog|racket|vba|html|css|zsh"
     # Libraries and frameworks stand for their language ("plot it in matplotlib", "using pandas").
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
-    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|node(?:\.?js)?|(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’]))"
+    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?|(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’]))"
 )
 _IN_LANG = rf"(?<!\b[^\W\d]\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
@@ -194,11 +194,12 @@ _REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
 # Nouns in the singular or the plural ("the CREATE INDEX statements", "two one-liners").
 _CODE_NOUN = (
     r"(?:code|(?:function|program|script|method|snippet|regex(?:e)?|regular\s+expression|implementation"
-    r"|version|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
+    r"|(?<!sentence\s)(?<!paragraph\s)(?<!word\s)(?<!words\s)(?<!short\s)(?<!shorter\s)(?<!simple\s)(?<!simpler\s)version"
+    r"|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
     r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
-    r"|(?:config|configuration|yaml|json)\s+file|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
-    r"|generator\s+expression|lambda|routine|subroutine|helper|pytest|unittest|junit\s+test|jest\s+test|crontab(?:\s+line)?"
+    r"|(?:config|configuration|yaml|json|compose|docker-compose)\s+file|docker-compose(?:\.ya?ml)?|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
+    r"|generator\s+expression|lambda|routine|subroutine|helper|route|handler|middleware|controller|(?:test\s+)?suite|pytest|unittest|junit\s+test|jest\s+test|crontab(?:\s+line)?"
     rf"|command\s+line|makefile|macro|class(?:e)?|\.?gitignore|\.?dockerignore|alias)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
     r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
 )
@@ -317,7 +318,7 @@ ENGLISH = Language(
             # "What's the best, average and worst case of insertion sort?": a cost.
             r"\bwhat(?:'s|’s|\s+is|\s+are)\s+the\s+(?:[\w,-]+\s+){0,4}?cases?\s+(?:running\s+time\s+|complexity\s+)?(?:of|for)\b",
             # Arithmetic on numbers given: "Add 2/3 and 5/6", "Multiply 12 by 7", "Add up 3, 4 and 5".
-            r"\b(?:add|subtract|multiply|divide|sum|total|average|double|halve|square|cube|negate)\s+(?:up\s+)?"
+            r"(?<!s\s)\b(?:add|subtract|multiply|divide|sum|total|average|double|halve|square|cube|negate)\s+(?:up\s+)?"
             r"(?:together\s+)?(?:the\s+numbers\s+)?[-\d(√]",
             # What remains: "What's left after rent?", "How much is left over?"
             r"\bwhat(?:'s|’s|\s+is|\s+will\s+be)\s+(?:left|remaining)\b",
@@ -331,6 +332,7 @@ ENGLISH = Language(
             # Saying a result: "state its running time", "report the answer", "fill in the table and read off ...".
             r"\b(?:state|report|give|tell\s+(?:me|us))\s+(?:its|the|their|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
             r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability|order\s+of\s+growth"
+            r"|big-?o|asymptotics?"
             r"|recurrence|closed\s+form|solution)\b",
             r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
             r"|entries|values|matrix)\b",
@@ -345,13 +347,13 @@ ENGLISH = Language(
             # The cost of code asked about: "How does its running time grow with n?"
             r"\bhow\s+(?:does|do|will|would)\b[^.?!\n]*\b(?:running\s+time|runtime|complexity|number\s+of\s+calls)\b"
             r"[^.?!\n]*\b(?:grow|grows|scale|scales|increase|increases)\b",
-            r"\bhow\s+(?:many|much|far|long|fast|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
+            r"\bhow\s+(?:many|much|far|long|fast|slow|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
             r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?!you\s+weigh\b)(?:(?!(?:change|fix|add|remove|edit|modify|replace"
             r"|alter|do)\b)"
             r"[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
-            r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear|receive"
+            r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear|receive|score|get"
             r"|get\s+back|need\s+to\s+(?:save|pay|earn|score|sell|run|walk|drive))\b",
             r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
             + _SAME_CLAUSE + r"\d",
@@ -392,6 +394,7 @@ ENGLISH = Language(
             r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average|worst-case)\s+(?:time|cost))\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
             r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|smarter|preferable|advisable|sensible|worth|ok|okay|safe"
+            r"|make\s+(?:more\s+)?sense"
             r"|a\s+good\s+idea|normal|common|usual"
             r"|typical|healthy|fine|legal|bad)\b)"
             r"(?=[^?\n]*\d[^?\n]*\?)",
@@ -430,7 +433,7 @@ ENGLISH = Language(
             # (not a design pattern: "Describe the strategy pattern").
             r"\b(?:give|describe|outline|sketch|state|find|exhibit|present)\s+(?:the|your|an?|such\s+an?|that)\s+"
             r"(?:(?:optimal|winning|best|weighing|general)\s+)?strateg(?:y|ies)\b(?!\s+(?:pattern|design)\b)",
-            r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
+            r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction|reduction|bijection"
             r"|closed\s+form|sequence|matrix|instance)\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+of\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+(?:showing|to\s+show|that\s+shows|which\s+shows)\b",
@@ -442,6 +445,44 @@ ENGLISH = Language(
             r"^(?:and\s+|but\s+|so\s+)?(?:does|do|is|will|would|can|could)\b[^?\n]*\b(?:in|within|take|takes)\s+O\(",
             # Arithmetic on a recipe or a plan: "scale it to 7 people", "Scale the recipe up by 1.5".
             r"\b(?:scale|resize|adjust|convert)\s+(?:it|this|that|them|the\s+[\w-]+)\s+(?:up\s+|down\s+)?(?:to|for|by)\s+\d",
+            # "And if the interest is compounded monthly?": the same sum under a changed term.
+            r"^and\s+(?:if|with|for|when)\b[^?\n]*\b(?:interest|rate|compounded|discount|tax|probability|price|cost|fee"
+            r"|salary|speed|odds)\b",
+            # "is 221 prime" (no question mark): a property of a number, settled by calculation.
+            r"^(?:is|are)\s+(?:\d[\d,.]*|the\s+number\s+\d+)\s+(?:a\s+)?(?:prime|even|odd|divisible|(?:a\s+)?perfect\s+square"
+            r"|square|rational|irrational)\b",
+            # "adjust the quantities", "scale the recipe": amounts worked out again.
+            r"\b(?:adjust|scale|rescale|recalculate|convert)\s+(?:the\s+|all\s+the\s+|my\s+)?(?:quantities|amounts|recipe"
+            r"|ingredients|measurements|portions)\b",
+            # "Reduce HALT to E-ACCEPT and conclude that ...": a reduction and its consequence, proved.
+            r"\breduce\s+\S+\s+to\s+\S",
+            r"\bconclude\s+that\b",
+            # "Bound the amortized cost of ...": a bound proved.
+            r"\bbound\s+(?:the|its|their|this|that)\s+(?:[\w-]+\s+){0,2}?(?:cost|time|number|size|error|probability|depth"
+            r"|height|sum|value|norm)\b",
+            # "Give that result in engineering notation, three significant figures.": a number rewritten.
+            r"\b(?:give|write|express|state|put)\s+(?:that|the|this|your|it)\s+(?:(?:result|answer|number|value)\s+)?(?:in|as"
+            r"|to)\s+(?:\w+\s+)?(?:notation|form|decimals?|fraction|percent(?:age)?|significant\s+figures|decimal\s+places"
+            r"|units?)\b",
+            # "show subset-sum reduces to partition": a reduction or relation proved.
+            r"\bshow\s+(?:that\s+)?[\w-]+\s+(?:reduces|implies|equals|divides|dominates|is\s+reducible)\b",
+            # "Build a DFA for binary strings with an even number of 0s": an automaton constructed.
+            r"\b(?:build|construct|give|design|draw)\s+(?:an?|the)\s+(?:minimal\s+|deterministic\s+)?(?:dfa|nfa|automaton|pda"
+            r"|turing\s+machine|context-free\s+grammar)\b[^.?!\n]*",
+            # "Describe a structure supporting insert and ship-top-k": a design.
+            r"\b(?:give|present|propose|describe|outline|sketch|suggest|design)\s+an?\s+(?:[\w-]+\s+)?structure\s+(?:that|which"
+            r"|supporting|for|with)\b",
+            # "Est-ce encore vrai si ...?", "Donnez un contre-exemple.": settled by proof.
+            r"\best-ce\s+(?:encore|toujours|aussi|alors)\s+(?:vrai|valable|le\s+cas)\b",
+            r"\b(?:donne[zr]?|trouve[zr]?|exhibe[zr]?|da|d[eé]|encuentra|gib|geben\s+sie|finde)\s+(?:un|une|ein(?:en)?)\s+"
+            r"(?:contre-?exemple|contraejemplo|gegenbeispiel)\b",
+            # "How do I scale everything?" after a recipe: amounts worked out.
+            r"\bhow\s+(?:do|should|can|would)\s+(?:i|we)\s+(?:scale|adjust)\b",
+            # "Choose the largest set of talks with no overlap": an optimum to find.
+            r"\b(?:choose|pick|select|find)\s+(?:the|a)\s+(?:largest|smallest|maximum|minimum|biggest|best|optimal|cheapest"
+            r"|shortest|longest|most|fewest)\b",
+            # "How does this scale with len(words)?": a cost.
+            r"\bhow\s+(?:does|do|will|would)\s+(?:it|this|that|the\s+[\w-]+(?:\s+[\w-]+)?)\s+scale\b",
             # "What if the rate were 4.5%?": something to compute again.
             rf"^(?:and\s+|but\s+|ok\s+|so\s+)?what\s+if\b{_MATHY}",
             # "Express that answer in scientific notation": a number rewritten.
@@ -455,7 +496,8 @@ ENGLISH = Language(
             r"|technique|scheme|procedure)(?:\s+(?:to|for|of|that|which)\b|(?=\s*(?:[,.;:\n]|and\b|then\b|$)))",
             # "redo the calculation": a result worked out again.
             r"\b(?:redo|recompute|recalculate|re-?check|double-check|rework)\s+(?:the|this|that|your|my)\s+(?:[\w-]+\s+)?"
-            r"(?:calculation|sum|math|maths|arithmetic|computation|numbers|working|answer|result)s?\b",
+            r"(?:calculation|sum|math|maths|arithmetic|computation|numbers|working|answer|result|payment|total|interest|price"
+            r"|cost|amount|average|mean)s?\b",
             # "What's a fair split?", "Is it cheaper to drive or take the train?": amounts worked out and compared.
             r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:a|the)\s+(?:fair|even|equal|right|correct)\s+(?:split|share|division|price"
             r"|amount|tip|allocation)\b",
@@ -489,7 +531,8 @@ ENGLISH = Language(
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
-            r"\b(?:which|who|where)\b[^?\n]*\b(?:slipped\s+up|slip\s+up|went\s+wrong|made\s+(?:a|the)\s+(?:mistake|error)"
+            r"\b(?:which|who|where)\b[^?\n]*\b(?:slipped\s+up|slip\s+up|mess\s+up|went\s+wrong|go\s+wrong|get\s+wrong"
+            r"|made\s+(?:a|the)\s+(?:mistake|error)"
             r"|messed\s+up|got\s+it\s+wrong)\b",
             # "what gets printed" after a code block: what the code does.
             r"\bwhat\s+(?:gets|is|will\s+be|would\s+be)\s+(?:printed|returned|output|logged|displayed|shown)\b",
@@ -498,8 +541,14 @@ ENGLISH = Language(
             # "where did the factor of 3 come from?": the origin of a step, in prose.
             r"\bwhere\s+(?:does|did|do|is|was)\b[^?\n]*\bcome\s+from\b",
             # "say in words why a Gaussian maps to a Gaussian": prose.
-            r"\bsay\s+(?:in\s+(?:words|plain\s+\w+)\s+|briefly\s+|intuitively\s+|roughly\s+)?(?:why|how)\b",
+            r"\bsay\s+(?:in\s+(?:words|plain\s+\w+|a\s+sentence(?:\s+or\s+two)?|a\s+few\s+words|\w+\s+words)\s+|briefly\s+"
+            r"|intuitively\s+|roughly\s+)?(?:why|how|what)\b",
+            r"\bwhere\s+(?:did|does|do|have|has)\s+[^?\n]{0,40}\b(?:go|gone|went)\s*\?",
+            r"\bgive\s+(?:an?\s+|the\s+)?(?:intuitive|informal|short|brief|simple|plain)\s+(?:reason|explanation|picture|idea"
+            r"|account)\b",
             r"\btell\s+(?:me|us)\s+(?:which|whether|if)\b",
+            r"\bwhat\s+(?:changed|happened)\b",
+            r"(?:^|(?<=:\s))how\s+(?:long|much|many|often)\s+to\b",
             # "Where did you go wrong?": the mistake in an answer, in prose.
             r"\bwhere\s+(?:did|do|does|have|has)\s+(?:you|i|we|it|they|he|she)\s+(?:go|gone|get|got)\s+wrong\b"
             r"|\bwhere(?:['’]s|\s+is)\s+(?:the|my|your)\s+(?:mistake|error|slip)\b",
@@ -535,7 +584,7 @@ ENGLISH = Language(
             # "How long should the bulk ferment be at 22°C?": a norm asked for; one number is a condition, not a sum.
             r"\bhow\s+(?:long|often)\s+should\s+(?:the|my|our|your|a|an)\b(?![^?\n]*\d[^?\n]*\D\d)",
             r"\bshow\s+(?:your|the|all|each|every|me\s+the|me\s+your)\s+(?:work|working|steps?|reasoning|calculations?"
-            r"|derivation|counting|math|maths|arithmetic|algebra|logic)\b",
+            r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
             r"\btell\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+)\s+(?:why|how|about|what)\b",
@@ -588,7 +637,7 @@ ENGLISH = Language(
             # some tips for learning Rust." asks for prose.
             r"(?:me\s+|us\s+)?(?!(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?(?:tips|advice|ideas|suggestions"
             r"|pointers|recommendations|hints)\b)"
-            rf"(?:an?\s+|the\s+|some\s+)?(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
+            rf"(?:an?\s+|the\s+|some\s+)?(?:(?!to\b)[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
             r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)",
             rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
@@ -597,8 +646,8 @@ ENGLISH = Language(
             rf"\b(?:in|using|with)\s+{_LANGS}(?:\s+(?!(?:and|or|then)\b)[\w'’-]+){{0,3}}?\s*,(?!\s*[¿¡]?\s*(?:cu[aá]l|qu[eé]|c[oó]mo"
             r"|por\s+qu[eé]|cu[aá]ndo|d[oó]nde|pourquoi|comment|quel\w*|qu['’]|warum|wieso|wie|was|wann|welche\w*"
             r"|why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
-            r"|compare|discuss|when|where|which|who|whether|is|are|was|were|does|do|did|should|must|may|might|has|have"
-            r"|(?:can|could|would|will)\s+(?!you\b))\b)" + _REST_OF_CLAUSE,
+            r"|compare|discuss|when|where|which|who|whether|is|are|was|were|does|do(?!\s+(?:an?|the|some)\b)|did|should|must"
+            r"|may|might|has|have|(?:can|could|would|will)\s+(?!you\b))\b)" + _REST_OF_CLAUSE,
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
             r"\b(?:implement|reimplement|refactor|debug)\b",
@@ -633,8 +682,8 @@ ENGLISH = Language(
             r"(?:implement|code|write|program|build|fix)\b",
             WEAK + _IN_LANG,
             # "number of inversions via merge sort; python please": a request done in the language asked for.
-            WEAK + r"(?<![\w+#])" + _LANGS + r"(?![\w+#])\s*,?\s*please\b|\bplease\s*,?\s*(?:in\s+)?" + _LANGS
-            + r"(?![\w+#])",
+            WEAK + r"(?<![\w+#])" + _LANGS + r"(?![\w+#])(?:\s+code)?\s*,?\s*please\b|\bplease\s*,?\s*(?:in\s+)?"
+            + _LANGS + r"(?![\w+#])",
             # "reverse a linked list in place (Java)": a request done in the language named in brackets.
             WEAK + r"\(\s*(?:in\s+|using\s+)?" + _LANGS + r"(?:\s+(?:please|pls|plz))?\s*\)",
             # A request to make something technical ("Build a small Flask endpoint ...") with no better cue.
@@ -673,6 +722,10 @@ ENGLISH = Language(
             r"\bmake\s+(?:it|them)\b",
             r"\b(?:speed|clean|tidy)\s+(?:it|this|that|them)\s+up\b",
             r"\btrace\s+(?:the|this|a|my)\s+(?:bug|error|crash|leak|exception|fault|segfault)\b",
+            # "Und jetzt bitte rekursiv.", "Now iteratively, please.": the code again, another way.
+            r"^(?:and\s+|und\s+|et\s+|y\s+)?(?:now\s+|jetzt\s+|nun\s+|maintenant\s+|ahora\s+)?(?:please\s+|bitte\s+)?"
+            r"(?:recursively|iteratively|rekursiv|iterativ|récursivement|itérativement|recursivamente|iterativamente)"
+            r"(?:\s*,?\s*(?:please|bitte|por\s+favor|s['’]il\s+te\s+pla[iî]t))?\s*[.!?]*$",
             # A bare verb of changing code, alone or before "please": "Fix please.", "Refactor, please!"
             r"^(?:please\s+|pls\s+|plz\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?"
             r"(?:\s*,?\s*(?:please|pls|plz|now|again|asap|thanks|thx|quickly))*\s*[.!]*$",
@@ -689,9 +742,16 @@ ENGLISH = Language(
             # "show a short C++ program in which ...": code shown (not "Show that the function f is ...").
             r"\bshow\s+(?:us\s+)?an?\s+(?:[\w+#-]+\s+){0,3}?" + _CODE_NOUN,
             rf"^(?:and\s+|so\s+)?how\s+to\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
+            rf"^{_LANGS}\s*[:—–]\s*how\s+(?:do|can|could|should|would)\s+(?:i|we|you|one)\b",
+            # "What would a query look like that ...?", "Wie sieht eine SQL-Abfrage aus, die ...?": code asked for.
+            r"\bwhat\s+(?:would|does|should|might)\s+(?:an?|the)\s+(?:[\w+#-]+\s+){0,2}?" + _CODE_NOUN
+            + r"\s+look\s+like\b",
             # "wrap the whole computation in a Python function", "turn it into a class": the work made into code.
             r"\b(?:wrap|package|turn|put)\s+(?:[\w-]+\s+){0,4}?(?:in|into|as)\s+(?:an?\s+)?(?:[\w+#-]+\s+){0,2}?"
             + _CODE_NOUN,
+            r"\bre-?write\s+(?:it\s+|this\s+|that\s+)?(?:using|with|without)\b",
+            r"\b(?:re-?write|modify|change|adapt|extend)\s+(?:[\w-]+\s+){0,2}?(?:sort|search|algorithm|function|method|class"
+            r"|program|script|loop)\s+(?:to|so|using|with|in)\b",
             # "write a formula that adds 7% VAT to the price in B2": a cell named, so a spreadsheet formula.
             r"\b(?:write|give|create|make|build)\s+(?:me\s+)?(?:an?|the)\s+(?:[\w-]+\s+){0,2}?formula\b[^.?!\n]*?"
             r"\b(?-i:[A-Z]{1,2}[1-9]\d{0,4})\b",
@@ -729,6 +789,7 @@ GERMAN = Language(
             r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
             r"|entfernung|dauer|maße|abmessungen|seitenlängen|länge|breite|höhe|kosten|zinsen|ersparnis)\b",
             r"\bzeig(?:e|en\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
+            r"\b(?:zeig(?:e|en\s+sie)?|beweis(?:e|en\s+sie)?)\s*:",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
             # "Wie teuer ist es jetzt?" (not "doppelt so lang wie breit").
             r"\bwie\s+(?:teuer|billig|alt|schwer|breit|tief|warm|kalt)\s+(?:ist|sind|war|waren|wird|werden|wäre)\b",
@@ -756,6 +817,7 @@ GERMAN = Language(
             r"|definieren|veranschaulichen)\s+sie)\b",
             r"\b(?:warum|wieso|weshalb)\b",
             r"\bsag(?:e|en\s+sie)?\s+(?:mir|uns)\s*,?\s+(?:wie|warum|wieso|weshalb)\b",
+            r"\bmach(?:e|t|en\s+sie)?\s+(?:\w+\s+)?deutlich\b|\bverdeutliche(?:n\s+sie)?\b",
             # "Bitte mit Rechenweg.": the working asked for, as a part of its own.
             r"^(?:bitte\s+)?(?:(?:und|aber)\s+)?(?:bitte\s+)?(?:mit\s+|den\s+|auch\s+den\s+)?(?:(?:ausführlichem|vollständigem"
             r"|kurzem|komplettem)\s+)?"
@@ -795,6 +857,8 @@ GERMAN = Language(
             r"\b(?:eine?[nmrs]?|den|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\s+(?:schreiben|erstellen|programmieren|implementieren)\b",
             r"\bum(?:zu)?(?:schreiben|bauen)\b",
+            r"\bwie\s+(?:sieht|s[aä]he|würde)\s+(?:eine?[nmrs]?|der|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
+            + r"\b[^.?!\n]{0,80}?\baus(?:sehen)?\b",
             # "Kannst du das noch anpassen, damit ...?": a change to the code just given.
             r"\b(?:das|es|ihn|sie|die\s+funktion|den\s+code|das\s+skript)\s+(?:noch\s+|bitte\s+|so\s+|mal\s+)*(?:anpassen|ändern"
             r"|umbauen|erweitern|umschreiben|korrigieren|verbessern|optimieren)\b",
@@ -868,6 +932,9 @@ FRENCH = Language(
             r"\bqu['’]est-ce\b",
             r"\bcomment\s+(?:on\s+)?[a-zéèêàç]+(?:er|ir|re)\b",
             r"\bdi(?:s|tes)-(?:moi|nous)\s+(?:comment|pourquoi)\b",
+            r"\b(?:me\s+|nous\s+)dire\s+(?:ce\s+qu|pourquoi|comment|quel|si\b)",
+            r"\b(?:merci\s+de|prière\s+de|n['’]oublie(?:z)?\s+pas\s+de)\s+(?:bien\s+vouloir\s+)?(?:me\s+|nous\s+)?(?:détailler"
+            r"|expliquer|justifier|montrer|décrire|préciser)\b",
             r"\b(?:comment|pourquoi)\s*(?:\w+\s*)?\?\s*$",
             r"\b(?:donne[zr]?|rappelle[zr]?|énonce[zr]?)\s+(?:la|une)\s+définition\b",
             r"\bque\s+(?:signifie|veut\s+dire|fait|renvoie|affiche|se\s+passe)\b",
@@ -899,7 +966,7 @@ FRENCH = Language(
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
             # "Tu peux l'adapter pour qu'elle accepte une liste vide ?": a change to the code just given.
             r"\b(?:le|la|les|l['’])\s*(?:adapter|modifier|réécrire|corriger|changer|étendre|optimiser|convertir|traduire"
-            r"|refactoriser|simplifier|accélérer)\b",
+            r"|refactoriser|simplifier|accélérer|rendre)\b",
             r"\bcomment\s+(?:(?:puis-je|je\s+peux|on\s+peut|peut-on|dois-je)\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger|réparer|déboguer"
             r"|fixer)\b",
             r"\b(?:écris|écrivez|écrire|crée[zr]?|code[zr]?|programme[zr])(?:-(?:moi|nous))?\b[^.?!\n,;]*?\ben\s+"
@@ -931,7 +998,8 @@ SPANISH = Language(
             r"\b(?:verifica|verifique|comprueba|compruebe)\s+(?:que|si)\b",
             r"\bqu[eé]\s+(?:distancia|velocidad|valor|probabilidad|precio|porcentaje|cantidad|área|temperatura"
             r"|duración|edad|altura|longitud|peso|masa|volumen|superficie)\b",
-            r"\b(?:prueb[ae]|probar|comprobar|verificar)\s+(?:que|si)\b",
+            r"\b(?:prueb[ae]|probar|comprobar|verificar)\s+(?:(?:por|mediante|usando|con)\s+(?:[\w-]+\s+){1,2}?)?(?:que|si)\b",
+            r"\b(?:saldr[ií]a|ser[ií]a|dar[ií]a|quedar[ií]a|costar[ií]a)\s+(?:lo\s+mismo|igual|m[aá]s\s+barato|m[aá]s\s+caro)\b",
             r"\bcuánt[oa]s?\b",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\b" + _SAME_CLAUSE + r"\d",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\s+(?:el|la|los|las|su|sus|mi|mis|tu|tus|nuestro|nuestra)\s+"
@@ -961,7 +1029,9 @@ SPANISH = Language(
             r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
             r"\bqu[eé]\s+diferencias?\b",
             # "... y dime cómo lo hiciste": how it was done, in prose.
-            r"\bd[ií](?:me|nos|game|ganos)\s+(?:c[oó]mo|por\s+qu[eé]|de\s+d[oó]nde)\b",
+            r"\b(?:d[ií](?:me|nos|game|ganos)|cu[eé]nta(?:me|nos))\s+(?:c[oó]mo|por\s+qu[eé]|de\s+d[oó]nde|cu[aá]l|qu[eé]|si)\b",
+            r"\b(?:me|nos)\s+(?:lo|la|los|las)?\s*explicas\b",
+            r"\bse\s+diferencian?\b|\bdiferencias?\s+entre\b",
             # "... y muestra tu procedimiento": the working shown, like "Show your work".
             r"\bmu[eé]str(?:a|e|ame|eme|anos|enos)\s+(?:tu|su|el|los|todo\s+el|todos\s+los|cada)\s+(?:\w+\s+)?"
             r"(?:procedimiento|razonamiento|pasos?|c[aá]lculos?|desarrollo|trabajo|planteamiento)\b",
@@ -1048,7 +1118,7 @@ _LANGUAGE_MARKS = {
     "fr": re.compile(
         r"[éèêëàâçùûîïôœ]|\b(?:le|la|les|un|une|des|du|de|et|est|que|qui|pour|avec|dans|sur|pas|je|tu|il|elle|vous|nous"
         r"|ce|cette|ces|quel\w*|comment|pourquoi|combien|montre\w*|calcule\w*|écri\w*|ecri\w*|donne\w*|fais|faire|moi"
-        r"|mon|ma|mes|ton|ta|tes|son|sa|ses|en|au|aux|si|puis|ensuite|merci|bonjour|salut)\b|\b[ldjcsqnm]['’]",
+        r"|mon|ma|mes|ton|ta|tes|son|sa|ses|en|au|aux|si|puis|ensuite|merci|bonjour|salut|svp|stp)\b|\b[ldjcsqnm]['’]",
         re.IGNORECASE,
     ),
     "es": re.compile(
@@ -1105,7 +1175,8 @@ _INDIRECT_AMOUNT = re.compile(
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Such a question asks for a result unless it asks for advice ("Should we ...?").
-_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:is|would)\s+(?:it|that|this)\s+(?:be\s+)?(?:better|wise|smarter"
+_ADVICE = re.compile(r"(?:should|shall|ought)\b|(?:does|would)\s+it\s+make\s+(?:more\s+)?sense\b"
+                     r"|(?:is|would)\s+(?:it|that|this)\s+(?:be\s+)?(?:better|wise|smarter"
                      r"|preferable|advisable|sensible|worth|ok"
                      r"|okay|safe|normal|common|usual|typical|healthy|fine|legal|bad)\b",
                      re.IGNORECASE)
@@ -1144,6 +1215,7 @@ _NEED = (
     r"(?:(?:i|we)\s+(?:really\s+|just\s+|also\s+|urgently\s+)?(?:need|want|require|would\s+like|would\s+love)"
     r"|(?:i|we)['’]d\s+(?:like|love)|needs?|wanted|looking\s+for|(?:i|we)['’](?:m|re)\s+looking\s+for"
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
+    r"|(?:brauche|bräuchte)\s+(?:dafür|hierfür|noch|dazu)"
     r"|gesucht\s+(?:ist|wird|sind|werden)|on\s+cherche|se\s+busca"
     r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche)"
     r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco|(?:me|nos)\s+(?:hace|har[ií]a)\s+falta"
@@ -1161,13 +1233,17 @@ _ASK = (
     # Not advice or opinion asked for ("Would you recommend Go for a CLI?"): that is a question.
     r"(?!(?:help|tell|explain|recommend|suggest|say|agree|mind|know|think|believe|prefer|consider|rather|like|be"
     # ("Could you use recursion instead?" asks for a change, though.)
-    r"|advise|expect|guess|use(?![^?\n]*\binstead\b)|pick|choose|go|remember|recall|see|imagine|trust)\b)[^\W\d]+\s+"
+    r"|advise|expect|guess|use(?![^?\n]*\binstead\b)|pick|choose|go|remember|recall|see|imagine|trust|dire|expliquer"
+    r"|décrire|raconter|erklären|beschreiben|sagen|erzählen|explicar|decir|describir|contar)\b)[^\W\d]+\s+"
 )
 _STRONG_REQUEST = re.compile(
     _REQUEST_LEAD + r"(?:" + _NEED + r"|" + _ASK + r"|[^\W\d]+-(?:moi|nous)\b"
     r"|[^\W\d]*[áéíóú][^\W\d]*(?:me|nos)\b|(?:hazme|dame|dime|ponme)\b)",
     re.IGNORECASE,
 )
+# ... also after what it is for: "Für jede Filiale soll der Monat mit dem höchsten Umsatz herauskommen – bräuchte
+# dafür SQL."
+_LATE_REQUEST = re.compile(r"[^\n]*?[–—;]\s*(?:" + _STRONG_REQUEST.pattern + r")", re.IGNORECASE)
 # A request without a verb, shaped like a headline: a noun phrase naming a deliverable, then what it is
 # for ("Python function to flatten a list, please.", "Dockerfile for a Node 20 app", "Bash script:
 # rename ...", "Regex for UK postcodes?", "Formula for the area of a ring?"). Not a subject that
@@ -1176,7 +1252,8 @@ _STRONG_REQUEST = re.compile(
 _HEADLINE = re.compile(
     # (After a topic: "Shell: a script that ...", "Excel — a formula for ...".)
     # (Not a label: "Part C: Explain ...", "Aufgabe B: ...".)
-    _REQUEST_LEAD + r"(?!(?:part|question|task|exercise|problem|step|section|teil|aufgabe|frage|partie|exercice|parte"
+    _REQUEST_LEAD + r"(?:(?:quick|short|small|simple|easy)\s+(?:one|question|q)\s*[:—–]\s*)?"
+    r"(?!(?:part|question|task|exercise|problem|step|section|teil|aufgabe|frage|partie|exercice|parte"
     r"|ejercicio|pregunta)\s+\w{1,3}\s*[:.)])"
     # (Nor a deliverable declined: "No code, just the idea.", "Kein Code, nur die Idee.")
     r"(?!(?:no|not|without|kein\w*|ohne|pas\s+de|sans|sin|nada\s+de)\b)"
@@ -1195,7 +1272,8 @@ _HEADLINE = re.compile(
     r"(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+"
     + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound|probability|chance"
     r"|odds|volume|area|surface\s+area|perimeter|circumference|derivative|integral|antiderivative|expected\s+value|variance"
-    r"|determinant|inverse|gcd|lcm|square\s+root|number\s+of\s+ways|wahrscheinlichkeit|probabilité|probabilidad)"
+    r"|determinant|inverse|gcd|lcm|hcf|gcf|square\s+root|number\s+of\s+ways|(?:amortized\s+|expected\s+|worst-case\s+)?cost"
+    r"|running\s+time|time\s+complexity|wahrscheinlichkeit|probabilité|probabilidad)"
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
     r"(?:(?P<complement>\s+(?:for|to|of|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
@@ -1223,7 +1301,7 @@ _LANG_DETAIL = re.compile(
 )
 # A yes/no question about a reason or an intuition asks for prose ("Is there an intuitive reason it works?") ...
 _REASON = re.compile(
-    r"\b(?:reasons?|intuitions?|intuitive(?:ly)?|ideas?|analog(?:y|ies)|pictures?|meaning|why|fairer|better|worse"
+    r"\b(?:reasons?|intuitions?|intuitive(?:ly)?|ideas?|analog(?:y|ies)|pictures?|meaning|why|fairer"
     r"|preferable|more\s+(?:appropriate|useful|sensible|meaningful|representative|natural))\b", re.IGNORECASE
 )
 # ... and one right after a solve task is about its result only when it says so ("Does it still hold?"),
@@ -1236,12 +1314,17 @@ _RESULT_REFERENCE = re.compile(
 # Tools and names that make a question one about code, like a language: "the unit file" of systemd, "std::unique_ptr".
 _TOOL_NAMED = re.compile(
     r"\b(?:systemd|unit\s+file|dockerfile|docker|kubernetes|k8s|nginx|crontab|git|rustc|gcc|clang|javac|npm|pip|cargo"
+    r"|borrow\s+checker|compiler|linker|segfault|segmentation\s+fault|stack\s+trace|traceback|null\s+pointer"
     r"|maven|gradle|makefile|cmake|webpack|terraform|ansible)\b|\b\w+::\w+",
     re.IGNORECASE,
 )
+# "Tips for packing a carry-on for a 10 day trip?": advice asked for, whatever numbers come with it.
+_TIPS_FOR = re.compile(
+    r"\b(?:tips|advice|ideas|suggestions|recommendations|pointers)\s+(?:for|on|about)\b", re.IGNORECASE
+)
 _MAKE_IT = re.compile(r"make\s+it\b", re.IGNORECASE)
 # A topic before a question: "C++: is `std::vector<bool>` a real container?"
-_TOPIC = re.compile(r"(?:[\w+#.-]+\s*[:—–]\s*)?")
+_TOPIC = re.compile(r"(?:(?:[\w+#.-]+\s+){0,2}[\w+#.-]+\s*[:—–]\s*)?")
 # Two things set against each other, with no verb: "functor vs applicative", "unique_ptr versus shared_ptr?"
 _COMPARISON = re.compile(_REQUEST_LEAD + r"(?:[\w+#.'’:-]+\s+){0,3}?[\w+#.'’-]+\s+(?:vs\.?|versus)\s+[\w+#.'’-]+",
                          re.IGNORECASE)
@@ -1340,6 +1423,11 @@ _CODE_CONTEXT_CUES: _Table = (
         r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version|syntax|way)|change"
         r"|tweak|edit)\b"
         r"|\bhow\s+should\s+(?:it|this|that|the\s+\w+)\s+be\s+(?:written|done|fixed|changed|structured|rewritten|declared)\b"
+        r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:speed|clean|tidy)\s+(?:it|this|that)\s+up\b"
+        r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+the\s+(?:corrected|fixed|working|right|correct)\s+(?:\w+\s+)?(?:query|code"
+        r"|version|function|statement|command|regex|line|signature)\b"
+        # "how do I get [10, 20, 30]": a different output asked of the code.
+        r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+get\s+(?:it\s+to\s+(?:print|return|give|output)\s+)?[\[(\"'\d]"
         r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:get|make)\s+(?:it|this|that|the\s+\w+)\s+(?:to\s+)?(?:compile"
         r"|work|run|build|pass|link|load|start)\b"
         r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?(?:change|fix|add|remove|edit"
@@ -1613,7 +1701,8 @@ def _assemble(
     segments: list[tuple[str, int, int]] = []  # (kind, start, end)
     untyped: list[tuple[int, int, int]] = []
     about_code = guess and (
-        bool(fence_starts) or _LANG_NAMED.search(masked) is not None or _TOOL_NAMED.search(masked) is not None
+        bool(fence_starts) or _MASK in masked or _LANG_NAMED.search(masked) is not None
+        or _TOOL_NAMED.search(masked) is not None
     )
     items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
     context_items = False  # the last unit was context ending with ":" (or an item under it)
@@ -1674,7 +1763,7 @@ def _assemble(
             if _COMPARISON.match(words) and not _strong_cue_in(words, len(words), table):
                 # "functor vs applicative, no jargon please", "Mutex vs semaphore in C?": a comparison asked for.
                 clauses = [(_PROSE_ROLE, start, end)]
-            elif not clauses and _STRONG_REQUEST.match(words):
+            elif not clauses and (_STRONG_REQUEST.match(words) or _LATE_REQUEST.match(words)):
                 # "Need a Python script that ...", "Ich brauche ein Bash-Skript ...": a request, typed by content.
                 clauses = [(_content_kind(words), start, end)]
             elif (
@@ -1707,7 +1796,8 @@ def _assemble(
             elif (
                 len(clauses) == 1 and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
                 and _weak_only(masked, body, end, table)
-                and (_ADVICE.match(words, _skip(words, 0, _LEAD)) is not None or _ADVICE_WITHIN.search(words))
+                and (_ADVICE.match(words, _skip(words, 0, _LEAD)) is not None or _ADVICE_WITHIN.search(words)
+                     or _TIPS_FOR.search(words))
             ):
                 # "Is it better to rent or buy if prices rise 5% a year?": advice asked, numbers or not.
                 clauses = [(_PROSE_ROLE, start, end)]
