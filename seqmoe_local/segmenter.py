@@ -198,7 +198,7 @@ _CODE_NOUN = (
     r"|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
     r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
-    r"|(?:config|configuration|yaml|json|compose|docker-compose)\s+file|docker-compose(?:\.ya?ml)?|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
+    r"|(?:config|configuration|yaml|json|compose|docker-compose)\s+file|(?:docker-)?compose\.ya?ml|docker-compose|pipeline|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
     r"|generator\s+expression|lambda|routine|subroutine|helper|route|handler|middleware|controller|(?:test\s+)?suite|pytest|unittest|junit\s+test|jest\s+test|crontab(?:\s+line)?"
     rf"|command\s+line|makefile|macro|class(?:e)?|\.?gitignore|\.?dockerignore|alias)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
     r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
@@ -296,6 +296,12 @@ def _de_verbs(*lemmas: str) -> str:
         else:
             simple.append(forms)
     parts = ([rf"(?:{'|'.join(simple)})\b(?![(-])"] if simple else []) + separable
+    # The infinitive after a modal: "Könnten Sie mir beschreiben, ...", "Kannst du kurz erklären, ...".
+    infinitives = [lemma.replace("+", "") for lemma in lemmas]
+    parts.append(
+        r"(?:kannst|könntest|können|könnten|würdest|würden|magst|möchtest)\s+(?:du|sie)\s+(?:(?:mir|uns|bitte|noch|kurz|mal"
+        rf"|einmal|genauer)\s+)*(?:{'|'.join(infinitives)})\b"
+    )
     return rf"\b(?:{'|'.join(parts)})"
 
 
@@ -313,8 +319,10 @@ ENGLISH = Language(
             # ("Show by induction that ...", "Show rigorously that ...": the method may come first.)
             r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,4}?|formally\s+|rigorously\s+|directly\s+|carefully\s+)?that\b",
             # "Show it is bounded", "Show every tree is bipartite": "that" left out.
-            r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+[\w-]+|[a-z](?:_\w+)?)\s+(?:is|are|has|have|must"
-            r"|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies)\b",
+            r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+(?:[\w-]+\s+){0,2}[\w-]+|[a-z](?:_\w+)?)\s+(?:is|are"
+            r"|has|have|must|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies|admits|attains)\b",
+            r"\bshow\s+(?:that\s+)?(?:[\w-]+\s+){1,3}?(?:is|are)\s+(?:np-hard|np-complete|undecidable|decidable|regular"
+            r"|context-free|countable|uncountable|compact|connected|bounded|irrational|injective|surjective|bijective)\b",
             # "What's the best, average and worst case of insertion sort?": a cost.
             r"\bwhat(?:'s|’s|\s+is|\s+are)\s+the\s+(?:[\w,-]+\s+){0,4}?cases?\s+(?:running\s+time\s+|complexity\s+)?(?:of|for)\b",
             # Arithmetic on numbers given: "Add 2/3 and 5/6", "Multiply 12 by 7", "Add up 3, 4 and 5".
@@ -326,6 +334,7 @@ ENGLISH = Language(
             r"\b(?:establish|exhibit|enumerate|tabulate|tally)\s+(?:an?|the|all|each|every|its|their|that|whether)\b",
             # Coming up with something to a specification: an algorithm, a structure, a bound.
             r"\b(?:come\s+up\s+with|think\s+of|invent)\s+(?:an?|some)\s+(?:[\w()^+*/,-]+\s+){0,3}?(?:algorithm|data\s+structure"
+            r"|structure|scheme|method|design"
             r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence|function)\b",
             # ... or anything with a cost to meet: "Come up with a way to keep the last k readings ... in O(1)".
             r"\b(?:come\s+up\s+with|think\s+of|invent|devise|find)\s+(?:an?|some)\s+[^.?!\n]*?\bO\(",
@@ -408,7 +417,7 @@ ENGLISH = Language(
             r"\b(?:suggest|propose|find|give)\s+an?\s+(?:\w+\s+)?(?:schedule|rotation|plan|split|allocation|assignment"
             r"|arrangement)\b",
             r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?!(?:spreadsheet|excel|sheets|google)\b)(?:\w+\s+)?"
-            r"(?:formula|equation|estimate)\b",
+            r"(?:formula|equation|estimate|derivation|proof|bound)\b",
             r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
             # "Which is the better deal?": comparing quantities, not merits.
             r"(?:^|(?<=,\s)|(?<=\bme\s)|(?<=\bus\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
@@ -417,13 +426,23 @@ ENGLISH = Language(
             # "Will I run out at this rate?", "Do we have enough?": a yes/no settled by calculation.
             r"^(?:will|would|do|does|can|could|is|are)\s+(?:i|we|you|it|they|there|that|this)\b[^.?!\n]*?\b(?:run\s+out"
             r"|enough|in\s+time|afford|exceed|break\s+even)\b",
-            r"\bwrite\s+(?:\S+\s+){1,4}?as\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|product|sum"
+            r"\bwrite\s+(?:\S+\s+){1,4}?(?:as|in)\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|product|sum|binary|octal"
+            r"|hexadecimal|hex|base\s+\d+|roman\s+numerals|scientific\s+notation"
             r"|power|polynomial|mixed\s+number)\b",
             # Not "write a regular expression" nor "write a Google Sheets formula": those are code.
             r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?!(?:\w+\s+){0,2}?(?:regular\s|excel\b|google\b|spreadsheet\b|sheets\b))"
             r"(?:\w+\s+){0,2}?(?:equation|formula|recurrence|expression|inequality|proof|closed\s+form)s?\b",
             r"\b(?:check|decide|verify|test|determine)\s+(?:whether|if|that)\b",
             r"\b(?:order|sort|arrange|rank)\s+(?:these|the\s+following|them)\b",
+            r"\b(?:order|sort|arrange|rank|put)\s+(?:\w+\s+){0,3}?in\s+(?:increasing|decreasing|ascending|descending)\s+order\b",
+            # "can you do the induction properly": a proof or a sum carried out.
+            r"\bdo\s+(?:the|a|an)\s+(?:\w+\s+)?(?:induction|proof|calculation|computation|derivation|integral)\b",
+            # "Locate a value x in O(n) comparisons": a search to design.
+            r"\blocate\s+(?:a|an|the)\s+(?:given\s+)?(?:value|element|key|item|target|number|minimum|maximum|root|peak)\b",
+            # "And what would the running time be then?": a cost.
+            r"\bwhat\s+(?:would|will|is|was)\s+(?:the|its)\s+(?:running\s+time|runtime|complexity|cost|bound)\b",
+            r"^gesucht\s+(?:ist|sind)\s+(?!(?:eine?[nmrs]?|der|die|das)\b)",
+            r"\b(?:prueb[ae]|demuestr[ae])\s*,\s*[^,.?!\n]{1,40},\s*que\b",
             # Coming up with an algorithm is solving; describing a known one is explaining.
             r"\b(?:give|present|propose|describe|outline|sketch|suggest)(?:\s+and\s+(?:analy[sz]e|prove|justify|implement))?"
             r"\s+an?\s+(?:[\w()^+*/,-]+\s+){0,4}?"
@@ -520,7 +539,7 @@ ENGLISH = Language(
             # A question that names no task but holds a number asks for a result. (Matched from the
             # number on, so any other weak cue earlier in the question comes first.)
             # (Not a digit inside a name: "an S3 bucket", "IPv4", "EC2".)
-            WEAK + r"(?<![^\W\d_])\d[^\n]*\?$",
+            WEAK + r"(?<![^\W\d_])(?!(?:1[5-9]|20)\d\d\b)\d[^\n]*\?$",
             # "Help me split a 96 dollar bill ...": a request without a task verb, with numbers to work on.
             WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b(?=[^\n]*\d)",
         ),
@@ -532,7 +551,7 @@ ENGLISH = Language(
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
             r"\b(?:which|who|where)\b[^?\n]*\b(?:slipped\s+up|slip\s+up|mess\s+up|went\s+wrong|go\s+wrong|get\s+wrong"
-            r"|made\s+(?:a|the)\s+(?:mistake|error)"
+            r"|made\s+(?:a|the)\s+(?:mistake|error)|slip|slipped"
             r"|messed\s+up|got\s+it\s+wrong)\b",
             # "what gets printed" after a code block: what the code does.
             r"\bwhat\s+(?:gets|is|will\s+be|would\s+be)\s+(?:printed|returned|output|logged|displayed|shown)\b",
@@ -542,12 +561,14 @@ ENGLISH = Language(
             r"\bwhere\s+(?:does|did|do|is|was)\b[^?\n]*\bcome\s+from\b",
             # "say in words why a Gaussian maps to a Gaussian": prose.
             r"\bsay\s+(?:in\s+(?:words|plain\s+\w+|a\s+sentence(?:\s+or\s+two)?|a\s+few\s+words|\w+\s+words)\s+|briefly\s+"
-            r"|intuitively\s+|roughly\s+)?(?:why|how|what)\b",
+            r"|intuitively\s+|roughly\s+)?(?:why|how|what|which)\b",
             r"\bwhere\s+(?:did|does|do|have|has)\s+[^?\n]{0,40}\b(?:go|gone|went)\s*\?",
             r"\bgive\s+(?:an?\s+|the\s+)?(?:intuitive|informal|short|brief|simple|plain)\s+(?:reason|explanation|picture|idea"
             r"|account)\b",
             r"\btell\s+(?:me|us)\s+(?:which|whether|if)\b",
             r"\bwhat\s+(?:changed|happened)\b",
+            r"\bwhere\s+(?:does|do|did|would)\s+(?:the|this|that|my|your|it)\b[^?\n]*\b(?:break|breaks|fail|fails|go\s+wrong"
+            r"|stop\s+working)\b",
             r"(?:^|(?<=:\s))how\s+(?:long|much|many|often)\s+to\b",
             # "Where did you go wrong?": the mistake in an answer, in prose.
             r"\bwhere\s+(?:did|do|does|have|has)\s+(?:you|i|we|it|they|he|she)\s+(?:go|gone|get|got)\s+wrong\b"
@@ -561,7 +582,7 @@ ENGLISH = Language(
             r"|cu[aá]ndo|d[oó]nde|pourquoi|quel\w*|qu['’]|warum|wieso|was|wann|welche\w*"
             r"|when|where|which|who|whether|is|are|was|were|does|do|did"
             r"|should|must|may|might|has|have|(?:can|could|would|will)\s+(?!you\b)\w)\b)",
-            r"\bwhat\s+(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
+            r"\bwhat\s+(?!(?:amount|number|percentage|fraction|quantity|size)\b)(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
             # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
             r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?"
             r"(?:tips|advice|ideas|suggestions|pointers|recommendations|hints)\b",
@@ -584,7 +605,7 @@ ENGLISH = Language(
             # "How long should the bulk ferment be at 22°C?": a norm asked for; one number is a condition, not a sum.
             r"\bhow\s+(?:long|often)\s+should\s+(?:the|my|our|your|a|an)\b(?![^?\n]*\d[^?\n]*\D\d)",
             r"\bshow\s+(?:your|the|all|each|every|me\s+the|me\s+your)\s+(?:work|working|steps?|reasoning|calculations?"
-            r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?)\b",
+            r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?|recurrence)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
             r"\btell\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+)\s+(?:why|how|about|what)\b",
@@ -632,7 +653,8 @@ ENGLISH = Language(
             WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b",
         ),
         "code": (
-            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me|suggest|propose|offer)\s+"
+            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me|suggest|propose|offer|hand"
+            r"|knock\s+together|throw\s+together|put\s+together|whip\s+up|cook\s+up)\s+"
             # Not "Define a function in mathematics.": a concept, explained. Not advice: "Give me
             # some tips for learning Rust." asks for prose.
             r"(?:me\s+|us\s+)?(?!(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?(?:tips|advice|ideas|suggestions"
@@ -682,7 +704,9 @@ ENGLISH = Language(
             r"(?:implement|code|write|program|build|fix)\b",
             WEAK + _IN_LANG,
             # "number of inversions via merge sort; python please": a request done in the language asked for.
-            WEAK + r"(?<![\w+#])" + _LANGS + r"(?![\w+#])(?:\s+code)?\s*,?\s*please\b|\bplease\s*,?\s*(?:in\s+)?"
+            WEAK + r"(?<![\w+#])" + _LANGS
+            + r"(?![\w+#])(?:\s+(?:code|impl|implementation|version|solution))?\s*,?\s*please\b"
+            r"|\bplease\s*,?\s*(?:in\s+)?"
             + _LANGS + r"(?![\w+#])",
             # "reverse a linked list in place (Java)": a request done in the language named in brackets.
             WEAK + r"\(\s*(?:in\s+|using\s+)?" + _LANGS + r"(?:\s+(?:please|pls|plz))?\s*\)",
@@ -757,7 +781,7 @@ ENGLISH = Language(
             r"\b(?-i:[A-Z]{1,2}[1-9]\d{0,4})\b",
             # "annotate the parameters with types", "rename x to something readable": edits to code.
             r"\bannotate\s+(?:the\s+|all\s+|its\s+|every\s+|each\s+)?(?:parameters?|arguments?|functions?|variables?|fields?"
-            r"|signatures?|code|methods?|return\s+types?)\b",
+            r"|signatures?|code|methods?|return\s+types?|structs?|class(?:es)?|types?)\b",
             r"\brename\s+(?:the\s+)?(?:variables?|functions?|methods?|parameters?|arguments?|fields?|columns?|classes?"
             r"|[a-z_]\w*)\s+(?:to|as|into)\b",
         ),
@@ -887,7 +911,8 @@ GERMAN = Language(
 )
 
 _FR_CODE_NOUN = (r"(?:(?:fonction|programme|code|script|classe|méthode|requête|test|expression\s+régulière|regex"
-                 r"|implémentation|version|exemple|commande|ligne\s+crontab|crontab)s?)")
+                 r"|implémentation|version|exemple|commande|ligne\s+crontab|crontab)s?|lignes?\s+de\s+(?:code|" + _LANGS
+                 + r"))")
 FRENCH = Language(
     cues={
         "solve": (
@@ -1241,6 +1266,14 @@ _STRONG_REQUEST = re.compile(
     r"|[^\W\d]*[áéíóú][^\W\d]*(?:me|nos)\b|(?:hazme|dame|dime|ponme)\b)",
     re.IGNORECASE,
 )
+# A request for a piece of code by name: "I'd need an SQL query returning ...", "Could you give me a function that ...".
+_CODE_REQUEST = re.compile(
+    _STRONG_REQUEST.pattern + r"\s*(?:(?:d['’]|de\s+)?(?:an?|some|one|the|ein|eine|einen|un|une|des|du|una?)\s+)?"
+    r"(?:[\w'’+#-]+\s+){0,2}?(?:" + _CODE_NOUN + r"|" + _DE_CODE_NOUN + r"|" + _FR_CODE_NOUN + r"|" + _ES_CODE_NOUN
+    + r")\b",
+    re.IGNORECASE,
+)
+_JOIN_GAP = re.compile(r"[\s,;]*")
 # ... also after what it is for: "Für jede Filiale soll der Monat mit dem höchsten Umsatz herauskommen – bräuchte
 # dafür SQL."
 _LATE_REQUEST = re.compile(r"[^\n]*?[–—;]\s*(?:" + _STRONG_REQUEST.pattern + r")", re.IGNORECASE)
@@ -1273,7 +1306,7 @@ _HEADLINE = re.compile(
     + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound|probability|chance"
     r"|odds|volume|area|surface\s+area|perimeter|circumference|derivative|integral|antiderivative|expected\s+value|variance"
     r"|determinant|inverse|gcd|lcm|hcf|gcf|square\s+root|number\s+of\s+ways|(?:amortized\s+|expected\s+|worst-case\s+)?cost"
-    r"|running\s+time|time\s+complexity|wahrscheinlichkeit|probabilité|probabilidad)"
+    r"|running\s+time|time\s+complexity|big-?o|wahrscheinlichkeit|probabilité|probabilidad)"
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
     r"(?:(?P<complement>\s+(?:for|to|of|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
@@ -1315,6 +1348,7 @@ _RESULT_REFERENCE = re.compile(
 _TOOL_NAMED = re.compile(
     r"\b(?:systemd|unit\s+file|dockerfile|docker|kubernetes|k8s|nginx|crontab|git|rustc|gcc|clang|javac|npm|pip|cargo"
     r"|borrow\s+checker|compiler|linker|segfault|segmentation\s+fault|stack\s+trace|traceback|null\s+pointer"
+    r"|(?-i:[A-Z]\w+(?:Error|Exception))"
     r"|maven|gradle|makefile|cmake|webpack|terraform|ansible)\b|\b\w+::\w+",
     re.IGNORECASE,
 )
@@ -1326,7 +1360,8 @@ _MAKE_IT = re.compile(r"make\s+it\b", re.IGNORECASE)
 # A topic before a question: "C++: is `std::vector<bool>` a real container?"
 _TOPIC = re.compile(r"(?:(?:[\w+#.-]+\s+){0,2}[\w+#.-]+\s*[:—–]\s*)?")
 # Two things set against each other, with no verb: "functor vs applicative", "unique_ptr versus shared_ptr?"
-_COMPARISON = re.compile(_REQUEST_LEAD + r"(?:[\w+#.'’:-]+\s+){0,3}?[\w+#.'’-]+\s+(?:vs\.?|versus)\s+[\w+#.'’-]+",
+_COMPARISON = re.compile(_REQUEST_LEAD + r"(?!(?:big-?o|complexity|cost|running\s+time|runtime)\s+(?:of|for)\b)"
+                         r"(?:[\w+#.'’:-]+\s+){0,3}?[\w+#.'’-]+\s+(?:vs\.?|versus)\s+[\w+#.'’-]+",
                          re.IGNORECASE)
 # Asking to be shown how to do something: prose in general, but code when the question is about code
 # (a fenced block, or a programming language named): "In Rust, why ...? Show how to restructure the
@@ -1421,7 +1456,7 @@ _CODE_CONTEXT_CUES: _Table = (
     # change to the code asked for.
     ("code", re.compile(
         r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version|syntax|way)|change"
-        r"|tweak|edit)\b"
+        r"|tweak|edit|rewrite)\b"
         r"|\bhow\s+should\s+(?:it|this|that|the\s+\w+)\s+be\s+(?:written|done|fixed|changed|structured|rewritten|declared)\b"
         r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:speed|clean|tidy)\s+(?:it|this|that)\s+up\b"
         r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+the\s+(?:corrected|fixed|working|right|correct)\s+(?:\w+\s+)?(?:query|code"
@@ -1467,7 +1502,8 @@ _CODE_CONTEXT_CUES: _Table = (
     # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
     ("code", re.compile(
         # (A change or a computation asked for, not "how can I catch these bugs with tooling?")
-        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:(?:change|fix|make|turn"
+        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:(?:change|fix|make|turn|restructure"
+        r"|reorgani[sz]e|refactor"
         r"|convert|rewrite|modify|remove|drop|replace|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round"
         r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e)\b|get\s+(?:the\s+)?"
         r"(?:mean|sum|average|median|count|total|max(?:imum)?|min(?:imum)?|number|length|size|rid|values?|rows?"
@@ -1826,6 +1862,22 @@ def _assemble(
             ):
                 # "What value does this evaluate to?" after a code block: what the code does, in prose.
                 clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
+        if (
+            guess and clauses and clauses[0][0] in (_PROGRAM_ROLE, _RESULT_ROLE)
+            and _CODE_REQUEST.match(_squeeze(masked, body, end)[0])
+        ):
+            # "J'aurais besoin d'une requête SQL renvoyant, pour chaque auteur, le nombre de livres ...": what the code
+            # computes is its object, not a sum of its own.
+            merged_code: list[tuple[str, int, int]] = []
+            for kind, a, b in clauses:
+                # (Not a task joined on: "..., and tell me each share when 5 of us owe 213.75".)
+                if kind == _RESULT_ROLE and not _JOINING_WORD.match(masked, _skip(masked, a, _JOIN_GAP)):
+                    kind = _PROGRAM_ROLE
+                if merged_code and merged_code[-1][0] == kind:
+                    merged_code[-1] = (kind, merged_code[-1][1], b)
+                else:
+                    merged_code.append((kind, a, b))
+            clauses = merged_code
         if guess and under_lead_in and not clauses:
             # "For the data 2, 4, 4, 5: (a) the variance (b) what the spread tells us": items without a
             # verb under a lead-in that asks nothing name what to work out (a maths quantity) or explain
@@ -1892,6 +1944,7 @@ def _assemble(
 
 
 _FILLER_GAP = re.compile(r"[\s,]*(?:(?:" + _alternation("fillers") + r")\b[\s,]*)*", re.IGNORECASE)
+_PARENTHESES = re.compile(r"\([^()\n]*\)")
 _PLEASE_COLON = re.compile(r"\s*(?:please\s*)?[:?]", re.IGNORECASE)
 
 
@@ -1906,7 +1959,8 @@ def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, i
     complement = headline.start("complement") if headline.group("complement") else headline.end()
     after = _PLEASE_COLON.match(words, headline.end())
     asks = headline.group("complement") is None and after is not None or bool(_ASKS.search(words))
-    if not asks and _MAIN_VERB.match(words, complement):
+    # (An aside in brackets says nothing about the shape: "regex for dates (don't worry about leap years)".)
+    if not asks and _MAIN_VERB.match(_PARENTHESES.sub(lambda m: " " * len(m.group()), words), complement):
         return False
     if after is not None and after.group().endswith(":") and words.rstrip().endswith("?"):
         return False  # "C++: is vector<bool> a real container?", "Kotlin question: what's ...?": a topic
