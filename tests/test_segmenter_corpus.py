@@ -89,8 +89,8 @@ KNOWN_MISSES = {
     "en-sys-b10-03": "'with find, how do i list the empty directories under /var/log and delete them': 'find' read as "
         "the verb (solve) and the how-do-I about the shell as explain",
     "en-block-b10-03": "'Correct it and explain why ...' after a SQL block: 'correct it' is no cue for changing code",
-    "de-math-b10-02": "'..., und wie rechnet man das am schnellsten im Kopf?' (how to do it in one's head) is not split "
-        "off as explain",
+    "de-math-b10-02": "'..., und wie rechnet man das am schnellsten im Kopf?' (how to do it in one's head) is not "
+        "split off as explain",
     "es-proof-b10-01": "'¿Sigue siendo cierto si p no es primo?' (whether it still holds, no statement noun) read as "
         "explain",
 }
