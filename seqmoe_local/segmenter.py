@@ -1884,17 +1884,8 @@ def _assemble(
             and _CODE_REQUEST.match(_squeeze(masked, body, end)[0])
         ):
             # "J'aurais besoin d'une requête SQL renvoyant, pour chaque auteur, le nombre de livres ...": what the code
-            # computes is its object, not a sum of its own.
-            merged_code: list[tuple[str, int, int]] = []
-            for kind, a, b in clauses:
-                # (Not a task joined on: "..., and tell me each share when 5 of us owe 213.75".)
-                if kind == _RESULT_ROLE and not _JOINING_WORD.match(masked, _skip(masked, a, _JOIN_GAP)):
-                    kind = _PROGRAM_ROLE
-                if merged_code and merged_code[-1][0] == kind:
-                    merged_code[-1] = (kind, merged_code[-1][1], b)
-                else:
-                    merged_code.append((kind, a, b))
-            clauses = merged_code
+            # computes is its object, not a sum of its own (but "..., and tell me each share when ..." is a task).
+            clauses = _computing_as_code(masked, clauses, joined_stay=True)
         if guess and under_lead_in and not clauses:
             # "For the data 2, 4, 4, 5: (a) the variance (b) what the spread tells us": items without a
             # verb under a lead-in that asks nothing name what to work out (a maths quantity) or explain
@@ -1927,14 +1918,7 @@ def _assemble(
             ]
         if guess and len(clauses) > 1 and clauses[0][0] == _PROGRAM_ROLE and _LANG_LEAD.match(masked, body, end):
             # "Using pandas, group the table by region and compute the mean": the computing is the code's.
-            merged: list[tuple[str, int, int]] = []
-            for kind, a, b in clauses:
-                kind = _PROGRAM_ROLE if kind == _RESULT_ROLE else kind
-                if merged and merged[-1][0] == kind:
-                    merged[-1] = (kind, merged[-1][1], b)
-                else:
-                    merged.append((kind, a, b))
-            clauses = merged
+            clauses = _computing_as_code(masked, clauses, joined_stay=False)
         if (
             guess and previous == _RESULT_ROLE and not under_lead_in
             and all(kind == _PROGRAM_ROLE for kind, _, _ in clauses)
@@ -1963,6 +1947,24 @@ def _assemble(
 _FILLER_GAP = re.compile(r"[\s,]*(?:(?:" + _alternation("fillers") + r")\b[\s,]*)*", re.IGNORECASE)
 _PARENTHESES = re.compile(r"\([^()\n]*\)")
 _PLEASE_COLON = re.compile(r"\s*(?:please\s*)?[:?]", re.IGNORECASE)
+
+
+def _computing_as_code(
+    masked: str, clauses: list[tuple[str, int, int]], joined_stay: bool
+) -> list[tuple[str, int, int]]:
+    """`clauses` with each solve clause made part of the code asked for, neighbours of one kind merged.
+
+    With `joined_stay`, a solve clause that opens with a joining word ("and tell me ...") stays a task of its own.
+    """
+    merged: list[tuple[str, int, int]] = []
+    for kind, a, b in clauses:
+        if kind == _RESULT_ROLE and not (joined_stay and _JOINING_WORD.match(masked, _skip(masked, a, _JOIN_GAP))):
+            kind = _PROGRAM_ROLE
+        if merged and merged[-1][0] == kind:
+            merged[-1] = (kind, merged[-1][1], b)
+        else:
+            merged.append((kind, a, b))
+    return merged
 
 
 def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, int, int]], table: _Table) -> bool:
