@@ -1373,6 +1373,14 @@ _TOOL_NAMED = re.compile(
 _TIPS_FOR = re.compile(
     r"\b(?:tips|advice|ideas|suggestions|recommendations|pointers)\s+(?:for|on|about)\b", re.IGNORECASE
 )
+# The opening of a direct question: a wh-word, or an auxiliary before its subject ("what am I doing wrong",
+# "wouldn't a plain dict be simpler", "is there a faster way"), after an interjection.
+_UNMARKED_QUESTION = re.compile(
+    r"(?:(?:hmm+|hm|so|ok(?:ay)?|well|wait|also|and|but|oh|ah)\b[\s,.]*)*(?:(?:what|why|how|which|where|when|who)\b"
+    r"|(?:is|are|was|were|do|does|did|can|could|would|will|should|shall|has|have)(?:n['’]?t)?\s+(?:i|you|we|it|this|that"
+    r"|there|they|he|she|a|an|the|my|your|our)\b)",
+    re.IGNORECASE,
+)
 _MAKE_IT = re.compile(r"make\s+it\b", re.IGNORECASE)
 # A topic before a question: "C++: is `std::vector<bool>` a real container?"
 _TOPIC = re.compile(r"(?:(?:[\w+#.-]+\s+){0,2}[\w+#.-]+\s*[:—–]\s*)?")
@@ -1733,9 +1741,15 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
         # 0.45 as a fraction.", "Turn it into an iterative version.") is the request, if it is about
         # code or something to compute. One about neither ("Keep it short.", "Shorter, please.")
         # names no kind of task: the pipeline answers it as one segment routed by loss.
+        # A question typed without its question mark ("what am I doing wrong", "hmm, wouldn't a plain dict
+        # be simpler here") is a question all the same: prose, or a result when it holds a number.
         for start, body, end in reversed(untyped):
             words = _squeeze(masked, body, end)[0]
             if _IMPERATIVE.match(words) and (kind := _content_kind(words)) != _PROSE_ROLE:
+                segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
+                break
+            if masked[end - 1] not in ".!" and _UNMARKED_QUESTION.match(words):
+                kind = _RESULT_ROLE if _NUMBER.search(_NAMED_NUMBER.sub(" ", words)) else _PROSE_ROLE
                 segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
                 break
     return [Segment(kind, query[a:b], a, b) for kind, a, b in segments]
