@@ -539,8 +539,6 @@ ENGLISH = Language(
             r"|amount|tip|allocation)\b",
             r"^(?:so\s+|and\s+)?(?:is|are|would|will)\s+(?:it|that|this|they)\s+(?:\w+\s+)?(?:cheaper|faster|quicker|more\s+expensive"
             r"|less\s+expensive|shorter|longer)\s+(?:to|if|than|for|by)\b",
-            # "1) write a formula that adds 7% VAT to the price in B2": a cell named, so a spreadsheet formula: code.
-            # (Longer than the solve reading of "write a formula", so it wins.)
             # "For each, give best/worst case time": a cost.
             r"\b(?:give|state|report|list|find|tell\s+(?:me|us))\s+(?:the\s+|its\s+|their\s+)?(?:best|worst|average)\b"
             r"[\w\s/,-]{0,24}?\bcases?\b",
