@@ -1140,11 +1140,12 @@ DEFAULT_CUES: dict[str, tuple[str, ...]] = merge_cues(list(LANGUAGES.values()))
 
 # The built-in cues of German, French and Spanish, by pattern: they only run on a query with a mark of their
 # language (`_languages`), which saves most of the matching on the rest. English cues always run.
+_ENGLISH_PATTERNS = frozenset(pattern for patterns in ENGLISH.cues.values() for pattern in patterns)
 _PATTERN_LANGUAGE: dict[str, str] = {
     pattern: code
     for code, language in LANGUAGES.items() if code != "en"
     for patterns in language.cues.values() for pattern in patterns
-    if pattern not in {p for ps in ENGLISH.cues.values() for p in ps}
+    if pattern not in _ENGLISH_PATTERNS
 }
 # Function words, letters and marks common in each language: any one of them lets its cues run. Generous on
 # purpose, since a missing mark would lose a cue while an extra one only costs time.
@@ -1792,6 +1793,7 @@ def _assemble(
             continue
         items_detail = False
         under_lead_in, context_items = context_items and is_item, False
+        words = _squeeze(masked, body, end)[0]  # what the guesses below read
         clauses = _clauses(masked, start, body, end, table + _CODE_CONTEXT_CUES if about_code else table)
         if (
             clauses and previous == OTHER and segments and masked[end - 1] == "?"
@@ -1804,7 +1806,7 @@ def _assemble(
         elif (
             guess and [kind for kind, _, _ in clauses] in ([_PROSE_ROLE], [_RESULT_ROLE, _PROSE_ROLE])
             and previous == OTHER and segments
-            and not about_code and (quantity := _QUANTITY_QUESTION.match(words := _squeeze(masked, body, end)[0]))
+            and not about_code and (quantity := _QUANTITY_QUESTION.match(words))
             and (len(clauses) == 1 or quantity.group("condition"))
             and (_BACK_REFERENCE.match(words) is not None or _QUANTITY_NOUN.search(words) is not None
                  or _CONTENT_MATH.search(_DIGITS.sub(" ", words)) is not None or quantity.group("condition"))
@@ -1824,7 +1826,6 @@ def _assemble(
         continues = previous != OTHER and not under_lead_in and _CONTINUATION.match(masked, body, end) is not None
         detail = False
         if guess and not continues:
-            words = _squeeze(masked, body, end)[0]
             if _COMPARISON.match(words) and not _strong_cue_in(words, len(words), table):
                 # "functor vs applicative, no jargon please", "Mutex vs semaphore in C?": a comparison asked for.
                 clauses = [(_PROSE_ROLE, start, end)]
@@ -1893,7 +1894,7 @@ def _assemble(
                 clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
         if (
             guess and clauses and clauses[0][0] in (_PROGRAM_ROLE, _RESULT_ROLE)
-            and _CODE_REQUEST.match(_squeeze(masked, body, end)[0])
+            and _CODE_REQUEST.match(words)
         ):
             # "J'aurais besoin d'une requête SQL renvoyant, pour chaque auteur, le nombre de livres ...": what the code
             # computes is its object, not a sum of its own (but "..., and tell me each share when ..." is a task).
@@ -1902,7 +1903,6 @@ def _assemble(
             # "For the data 2, 4, 4, 5: (a) the variance (b) what the spread tells us": items without a
             # verb under a lead-in that asks nothing name what to work out (a maths quantity) or explain
             # (an indirect question); other items (requirements, data) stay context.
-            words = _squeeze(masked, body, end)[0]
             if _IMPERATIVE.match(words):
                 pass  # a step of a program described ("2. Print their sum."), not a quantity asked for
             elif _WH.match(words):
@@ -1934,7 +1934,7 @@ def _assemble(
         if (
             guess and previous == _RESULT_ROLE and not under_lead_in
             and all(kind == _PROGRAM_ROLE for kind, _, _ in clauses)
-            and _LANG_DETAIL.fullmatch(words := _squeeze(masked, body, end)[0])
+            and _LANG_DETAIL.fullmatch(words)
             and not _strong_cue_in(words, len(words), table)
         ):
             # "Find the max sum of a window of length k. O(n) pls, python": the task before is done in that language.
