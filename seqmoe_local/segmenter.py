@@ -128,7 +128,7 @@ Algorithm, in four passes over the query:
    - a request for code keeps what its code computes ("a query listing ... and how many crates they
      shipped"); a unit naming only a language after a solve task makes it code ("O(n) pls, python");
    - German, French and Spanish cues run only on a query with a mark of their language
-     (`_languages`), which changes no result and saves a quarter of the time.
+     (`_languages`): 1.2x faster, and an English "Union-find" is no longer read as German "finde".
    Verbs of German, French and Spanish are listed once as lemmas (`_de_verbs`, `_fr_verbs`,
    `_es_verbs`) and matched in each imperative form, the infinitive of written instructions
    ("Montrer qu'...", "Demostrar que"), with clitics ("explícamelo") and separable particles
