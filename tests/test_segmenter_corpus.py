@@ -34,6 +34,8 @@ DEV_MISSES = {
     "en-expl-b10j-08", "en-code-b10j-05", "en-list-b10j-01", "en-block-b10j-01", "en-follow-b10i-11",
     "en-day-b10i-07", "en-algo-b10i-03", "en-algo-b10i-08", "en-list-b10i-05", "en-list-b10i-08",
     "en-block-b10i-08", "fr-expl-b10i-02", "es-expl-b10i-02", "es-follow-b10i-02",
+    # batch 10, the test part of round 10
+    "en-math-b10-10", "en-day-b10-05", "en-sys-b10-03", "en-block-b10-03", "de-math-b10-02", "es-proof-b10-01",
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
@@ -76,23 +78,9 @@ def test_labels_tile_the_question(record: dict) -> None:
 # The test-part questions whose task-kind set was wrong when the test part was measured (once,
 # after tuning on dev only), and those that came back with no task at all. They are not tuned on;
 # they stay listed so that a change that fixes one must say so here, and any other miss fails.
-# Batch 10 (written and labelled by another hand, measured once after round 10: 112 of 120, 2 without
-# a task). Batch 9 (113 of 120 after round 9) is dev now. Two of the misses, questions typed without
-# a question mark ("hmm, wouldn't a plain dict be simpler here", "... what am I doing wrong"), were
-# fixed after the measurement by a change they prompted, so batch 10 no longer measures that rule.
-KNOWN_MISSES = {
-    "en-math-b10-10": "'what's the gradient between P(-1, 4) and Q(3, -8), and what does it mean when ...?': the "
-        "quantity clause is not split from the explain clause; both read as explain",
-    "en-day-b10-05": "'If I want 20 pancakes, how much milk is that, and should the baking powder be scaled the same "
-        "way?': the advice clause after 'and should' is not split off",
-    "en-sys-b10-03": "'with find, how do i list the empty directories under /var/log and delete them': 'find' read as "
-        "the verb (solve) and the how-do-I about the shell as explain",
-    "en-block-b10-03": "'Correct it and explain why ...' after a SQL block: 'correct it' is no cue for changing code",
-    "de-math-b10-02": "'..., und wie rechnet man das am schnellsten im Kopf?' (how to do it in one's head) is not "
-        "split off as explain",
-    "es-proof-b10-01": "'¿Sigue siendo cierto si p no es primo?' (whether it still holds, no statement noun) read as "
-        "explain",
-}
+# Batch 11 (240 questions written and labelled by two other hands, committed before any segmenter
+# ran on them) has not been measured yet. Batch 10 (112 of 120 after round 10) is dev now.
+KNOWN_MISSES: dict[str, str] = {}
 KNOWN_NO_TASK: set[str] = set()
 
 
