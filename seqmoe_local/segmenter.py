@@ -207,12 +207,20 @@ _SAME_CLAUSE = r"(?:\([^()\n]*\)|(?!\b(?:and|then|und|dann|et|puis|y(?!\s*[=<>+*
 _MATHY = _SAME_CLAUSE + r"(?:\d(?!\d*(?:d|k|st|nd|rd|th)\b)|[=+*/^])"
 _REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
 
+# What a number may be written as: "0.625 as a simplified fraction", "turn 45 into binary".
+_NOTATION = (
+    r"(?:an?\s+)?(?:simplified\s+|reduced\s+|mixed\s+|improper\s+|decimal\s+|common\s+)?(?:fraction|percent(?:age)?|decimal"
+    r"|ratio|scientific\s+notation|binary|hex(?:adecimal)?|octal|base\s+\d+|roman\s+numerals?)\b"
+)
+
 # What "write a ..." must be about to be code.
 # Nouns in the singular or the plural ("the CREATE INDEX statements", "two one-liners").
 _CODE_NOUN = (
     r"(?:code|(?:function|program|script|method|snippet|regex(?:e)?|regular\s+expression|implementation"
     r"|(?<!sentence\s)(?<!paragraph\s)(?<!word\s)(?<!words\s)(?<!short\s)(?<!shorter\s)(?<!simple\s)(?<!simpler\s)version"
-    r"|unit\s+test|test|one-liner|decorator|dataclass|statement|struct|module|component|dockerfile"
+    r"|unit\s+test|test|one-liner"
+    r"|(?:dp|dynamic[- ]programming|brute[- ]force|memoi[sz]ed|recursive|iterative)\s+solution"
+    r"|decorator|dataclass|statement|struct|module|component|dockerfile"
     r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
     r"|(?:config|configuration|yaml|json|compose|docker-compose)\s+file|(?:docker-)?compose\.ya?ml|docker-compose|pipeline|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
@@ -327,6 +335,9 @@ def _de_verbs(*lemmas: str) -> str:
 ENGLISH = Language(
     cues={
         "solve": (
+            # "Correct the count.", "Redo the calculation": the working of a result put right.
+            r"\b(?:correct|fix|redo)\s+(?:the|your|my|this|that)\s+(?:\w+\s+)?(?:count|counting|calculation|computation|proof"
+            r"|derivation|sum|arithmetic|answer|result|math|maths|estimate)\b",
             r"(?<!-)\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
             r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
             r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e|approximate)\b(?![-(])",
@@ -340,6 +351,36 @@ ENGLISH = Language(
             r"|has|have|must|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies|admits|attains)\b",
             r"\bshow\s+(?:that\s+)?(?:[\w-]+\s+){1,3}?(?:is|are)\s+(?:np-hard|np-complete|undecidable|decidable|regular"
             r"|context-free|countable|uncountable|compact|connected|bounded|irrational|injective|surjective|bijective)\b",
+            # "Show sqrt2 + sqrt3 cant be rational": a claim about a formula, "that" left out.
+            r"\bshow\s+(?=[^.?!\n]{0,40}?[\d^√=<>+*/])(?!(?:me|us|how|your|all|the|my|our|this|that)\b)"
+            r"[^.?!\n]{0,40}?\b(?:is|are|isn't|aren't|can't|cannot|can\s+never|must|divides|converges|diverges|holds)\b",
+            # "0.625 as a simplified fraction pls": a number to write in another form.
+            r"^\s*[-+]?(?:\d[\d,]*)?\.?\d+\s*%?\s+(?:as|in|to|into)\s+" + _NOTATION,
+            # "turn 0.625 into a fraction in lowest terms"
+            r"\b(?:turn|change|make|put|write|express)\s+[-+]?(?:\d[\d,]*)?\.?\d+(?:/\d+)?\s*%?\s+(?:as|in|to|into)\s+"
+            + _NOTATION,
+            # "split a 187.40 bill between 4 ppl": a share to work out.
+            r"\b(?:split|divide|share)\s+(?:an?\s+|the\s+|my\s+|our\s+|this\s+)?(?:[$€£]?\d[\d.,]*\s*[$€£]?\s+)?(?:[\w-]+\s+){0,2}?"
+            r"(?:bill|check|cost|costs|rent|total|amount|sum|budget|pizza|cake|profit|prize|tip|fee|fees|expenses|winnings"
+            r"|inheritance)\s+(?:between|among|amongst|by|into|evenly|equally|fairly|in)\b",
+            # "given an int array get the LIS length in n log n time": a quantity to work out.
+            r"(?<!\bto\s)(?<!\bi\s)(?<!\bwe\s)(?<!\byou\s)(?<!\bcan\s)(?<!\bhow\s)\bget\s+the\s+(?:[\w-]+\s+){0,2}?(?:length|count"
+            r"|number|sum|total|maximum|minimum|max|min|size|probability|area|volume|distance|median|mean|average)"
+            r"\b(?!\s+(?:of|from|in)\s+(?:a|the|my|this)\s+(?:list|array|string|column|table|file|dict|dataframe|vector)\b)",
+            # "Give a 2x2 example.", "Construct a counterexample": an object with a property, to come up with.
+            r"\b(?:give|find|construct|produce|exhibit)\s+(?:me\s+)?(?:an?|one)\s+(?:explicit\s+|concrete\s+|simple\s+|small\s+)?"
+            r"(?:\d+\s*[x×]\s*\d+\s+(?:example|matrix|matrices|counter-?example)|counter-?example)\b",
+            # "decide in linear time whether it is bipartite": a decision procedure to design.
+            r"\bdecide\s+(?:in\s+(?:linear|polynomial|quadratic|logarithmic|constant|sublinear|O\([^)]*\))\s+time|efficiently"
+            r"|algorithmically)\s+(?:whether|if)\b",
+            # "rough memory math pls": the arithmetic itself asked for.
+            r"^(?:(?:and|also|plus|some|a\s+bit\s+of|the|quick|rough|rough\s+and\s+ready"
+            r"|back[- ]of[- ]the[- ]envelope)\s+)*"
+            r"(?:[\w-]+\s+)?(?:math|maths|arithmetic|numbers|estimate|calculation)s?\s*,?\s*(?:please|too|also|as\s+well)?"
+            r"\s*[.!?]*$",
+            # "What quantities should I use now?" after a recipe: amounts to work out.
+            r"\bwhat\s+(?:amounts?|quantities|quantity|measurements|proportions)\s+(?:of\s+[\w-]+\s+)?(?:should|do|would|will"
+            r"|must)\s+(?:i|we|you)\s+(?:use|need|buy|add|get|take|put\s+in|mix)\b",
             # "What's the best, average and worst case of insertion sort?": a cost.
             r"\bwhat(?:'s|’s|\s+is|\s+are)\s+the\s+(?:[\w,-]+\s+){0,4}?cases?\s+(?:running\s+time\s+|complexity\s+)?(?:of|for)\b",
             # Arithmetic on numbers given: "Add 2/3 and 5/6", "Multiply 12 by 7", "Add up 3, 4 and 5".
@@ -356,7 +397,9 @@ ENGLISH = Language(
             # ... or anything with a cost to meet: "Come up with a way to keep the last k readings ... in O(1)".
             r"\b(?:come\s+up\s+with|think\s+of|invent|devise|find)\s+(?:an?|some)\s+[^.?!\n]*?\bO\(",
             # Saying a result: "state its running time", "report the answer", "fill in the table and read off ...".
-            r"\b(?:state|report|give|tell\s+(?:me|us))\s+(?:its|the|their|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
+            r"\b(?:state|report|give|tell\s+(?:me|us))\s+(?:its|the|their|your|an?)\s+"
+            r"(?!(?:[\w-]+\s+)?" + _LANGS + r"(?![\w+#]))"
+            r"(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
             r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability|order\s+of\s+growth"
             r"|big-?o|asymptotics?"
             r"|recurrence|closed\s+form|solution)\b",
@@ -415,7 +458,7 @@ ENGLISH = Language(
             r"|motivation|rationale)\b)(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope|chance|odds"
-            r"|likelihood"
+            r"|likelihood|big[- ]?o|(?:extra|additional|auxiliary)\s+space|space\s+(?:complexity|usage|cost|overhead)"
             r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation"
             r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average|worst-case)\s+(?:time|cost))\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
@@ -610,6 +653,9 @@ ENGLISH = Language(
             r"\b(?:break\s+down|spell\s+out|lay\s+out|unpack|recap)\s+(?:for\s+me\s+)?(?:how|why|what|the|this|that|it"
             r"|each|these|those|your|its)\b",
             r"\b(?:elaborate|expand|comment|reflect)\s+on\b",
+            # "State exactly where compactness gets used.": a place in the argument named in prose.
+            r"^(?:and\s+|also\s+|then\s+)?(?:clearly\s+|briefly\s+)?(?:state|indicate|point\s+out|mention|note)\s+"
+            r"(?:\w+ly\s+)?(?:where|why|how|which\s+(?:step|steps|hypothes[ie]s|assumptions?|property|lemma|theorem|part))\b",
             r"\bshow\s+(?:me\s+|us\s+)?how\b",
             # A typical duration or amount is general knowledge, not a sum: "How long does it usually take?"
             r"\bhow\s+(?:long|much|many|often)\s+(?:does|do|should|will|would|can)\s+(?:it|one|you|i|we|people|they)\s+"
@@ -617,10 +663,16 @@ ENGLISH = Language(
             # "How long should I boil an egg?": advice, when no numbers make it a sum.
             r"\bhow\s+(?:long|much|many|often)\s+should\s+(?:i|we|you|one)\b(?![^?\n]*\d)",
             r"\bhow\s+long\s+(?:do|should|must)\s+(?:i|we|you|one)\b(?![^?\n]*\d)",
+            # "how many mins to boil an egg so the yolk stays runny": a norm, when no numbers make it a sum.
+            r"\bhow\s+(?:long|many\s+(?:mins?|minutes|hours?|hrs?|seconds|secs?|days|weeks|times))\s+(?:to|for|do\s+(?:i|you|we)"
+            r"|should)\s+(?:[\w-]+\s+){0,3}?(?:boil|bake|cook|roast|fry|grill|rest|soak|steep|brew|leave|let|wait|keep|run|train"
+            r"|practi[cs]e|study|sleep|water|charge|marinate|simmer|steam|microwave)\b(?![^?\n]*\d)",
             # "How long should the bulk ferment be at 22°C?": a norm asked for; one number is a condition, not a sum.
             r"\bhow\s+(?:long|often)\s+should\s+(?:the|my|our|your|a|an)\b(?![^?\n]*\d[^?\n]*\D\d)",
-            r"\bshow\s+(?:your|the|all|each|every|me\s+the|me\s+your)\s+(?:work|working|steps?|reasoning|calculations?"
-            r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?|recurrence)\b",
+            r"\bshow\s+(?:(?:your|the|all|each|every|me\s+the|me\s+your)\s+)?(?:work|working|steps?|reasoning|calculations?"
+            r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?|recurrence"
+            r"|(?:dp|memo|memoi[sz]ation|dynamic[- ]programming)\s+(?:table|array|grid|matrix)|recursion\s+tree"
+            r"|call\s+tree)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
             r"\btell\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+)\s+(?:why|how|about|what)\b",
@@ -658,6 +710,8 @@ ENGLISH = Language(
             r"|intuition|summary)\b",
             r"\b(?:give|provide|offer)\s+(?:me\s+)?(?:an?\s+|the\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation"
             r"|intuition|overview|justification|summary|analogy)\b",
+            # "difference between BFS and DFS for shortest paths?": a comparison asked for without a verb.
+            r"^(?:the\s+)?(?:main\s+|key\s+|real\s+|actual\s+|practical\s+)?differences?\s+between\b",
             # Follow-ups: "What about negative numbers?", "And for an empty list?"
             r"\b(?:what|how)\s+about\b",
             r"^and\s+(?:for|with|if|when)\b(?![^?\n]*\bhow\s+(?:much|many|long|far)\b)",
@@ -675,7 +729,9 @@ ENGLISH = Language(
             r"(?:me\s+|us\s+)?(?!(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?(?:tips|advice|ideas|suggestions"
             r"|pointers|recommendations|hints)\b)"
             rf"(?:an?\s+|the\s+|some\s+)?(?:(?!to\b)[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
-            r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)",
+            r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)"
+            # (Nor a complexity class: "Define the class BPP".)
+            r"(?!\s+(?-i:(?:co-?)?(?:P|NP|BPP|RP|ZPP|BQP|PP|PSPACE|EXPTIME|NEXP|L|NL|PH|AC\d?|NC\d?|TC\d?|IP|AM|MA|#P))\b)",
             rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
             # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
@@ -751,7 +807,7 @@ ENGLISH = Language(
             rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
-            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
+            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
             r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
@@ -759,6 +815,23 @@ ENGLISH = Language(
             r"|dockerfile|makefile|config|pipeline|regex|interface|iterator|generator|decorator|macro|template"
             r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
+            # "..., and after that code it in C++": the verb "code".
+            r"(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)(?<!\byour\s)\bcode\s+(?:it|this|that|them)(?:\s+up)?"
+            r"(?=\s*(?:$|[,.;:!?]|(?:in|using|with|for|now|too|as\s+well)\b))",
+            # "demonstrate with a short snippet how ...": code to show it.
+            r"\b(?:demonstrate|illustrate|show)\s+(?:it\s+|this\s+|that\s+)?(?:with|in|using|through)\s+(?:an?\s+|some\s+)?(?:short\s+"
+            r"|small\s+|tiny\s+|quick\s+|minimal\s+|little\s+)?(?:code|snippet|program|demo|example\s+program)\b",
+            # "Show code.", "show me the code": the code itself asked for.
+            r"^(?:and\s+|also\s+|then\s+|please\s+|pls\s+)?(?:show|give|paste|post)\s+(?:me\s+|us\s+)?(?:the\s+|some\s+|a\s+bit\s+of\s+"
+            r"|(?:a\s+)?sample\s+)?(?:code|snippet)\b",
+            # "can u do it recursively instead": the code again, another way.
+            r"\bdo\s+(?:it|this|that|them)\s+(?:recursively|iteratively|functionally|lazily|asynchronously|concurrently"
+            r"|in\s+parallel|in\s+place|in\s+one\s+line|without\s+(?:recursion|a\s+loop|loops))\b",
+            # "Now can you make the formula ignore blank cells?": a spreadsheet formula changed.
+            r"\bmake\s+(?:the|this|that|my|your)\s+formula\s+(?:ignore|skip|handle|treat|work|return|count|include|exclude"
+            r"|use|look\s+up|spill)\b",
+            # "b) write one that keeps all customers": one of the code just named.
+            r"\bwrite\s+(?:me\s+|us\s+)?one\s+(?:that|which|where|for\s+(?:me|us|the|my|our|this|that|these)|using|in)\b",
             r"\b(?:speed|clean|tidy)\s+(?:it|this|that|them)\s+up\b",
             r"\btrace\s+(?:the|this|a|my)\s+(?:bug|error|crash|leak|exception|fault|segfault)\b",
             # "Und jetzt bitte rekursiv.", "Now iteratively, please.": the code again, another way.
@@ -767,7 +840,7 @@ ENGLISH = Language(
             r"(?:\s*,?\s*(?:please|bitte|por\s+favor|s['’]il\s+te\s+pla[iî]t))?\s*[.!?]*$",
             # A bare verb of changing code, alone or before "please": "Fix please.", "Refactor, please!"
             r"^(?:please\s+|pls\s+|plz\s+)?(?:fix|debug|refactor|optimi[sz]e|rewrite|patch)(?:\s+(?:it|this|that))?"
-            r"(?:\s*,?\s*(?:please|pls|plz|now|again|asap|thanks|thx|quickly))*\s*[.!]*$",
+            r"(?:\s*,?\s*(?:please|pls|plz|now|again|asap|thanks|thx|quickly))*\s*[.!?]*$",
             # Being helped to make something technical: "Please help me set up a nightly backup cron job."
             r"\bhelp\s+(?:me|us)\s+(?:to\s+)?(?:write|set\s+up|build|create|make|configure|automate|script|code)\b"
             rf"(?=[^.?!\n]*\b(?:{_CODE_NOUN}|{_TECH}|cron)(?![\w+#]))",
@@ -801,8 +874,9 @@ ENGLISH = Language(
             r"|[a-z_]\w*)\s+(?:to|as|into)\b",
         ),
     },
-    joiners=r"and|then",
-    fillers=r"and|then|also|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
+    # ("also" and "plus" join clauses in run-on chat: "prove ... also write a quick python check")
+    joiners=r"and|then|also|plus(?=\s+(?:also\s+)?[^\W\d])",
+    fillers=r"and|then|after\s+that|actually|just|also|plus(?=\s+[^\W\d])|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
     r"|second(?:ly)?|(?:can|could|would|will)\s+you",
     elaboration=r"(?:(?:it|they|this|that)\s+|(?:the|your|each|every|its)\s+(?:[\w-]+\s+){1,3}?)(?:should|must|shall"
     r"|needs?\s+to|has\s+to|have\s+to|will|may|can|cannot|can't|is\s+expected\s+to)\b|make\s+(?:it|sure)\b"
@@ -814,11 +888,14 @@ ENGLISH = Language(
 
 _DE_CODE_NOUN = (
     r"(?:[\w+#]+-)?(?:funktion(?:en)?|programm(?:e)?|code|skript(?:e)?|script(?:s)?|klasse(?:n)?|methode(?:n)?"
-    r"|abfrage(?:n)?|regex|implementierung(?:en)?|version(?:en)?|tests?|unittests?|zeilen\s+(?:code|" + _LANGS + r"))"
+    r"|abfrage(?:n)?|regex|implementierung(?:en)?|version(?:en)?|tests?|unittests?|zeilen\s+(?:code|" + _LANGS + r")"
+    r"|(?:excel|sheets|calc|tabellen)-?formel(?:n)?)"
 )
 GERMAN = Language(
     cues={
         "solve": (
+            r"\bkorrigier(?:e|en\s+sie)?\s+(?:die|den|das|deine|ihre|meine)\s+(?:\w+\s+)?(?:rechnung|zählung|beweis|berechnung"
+            r"|ergebnis|summe|antwort|abzählung)\b",
             r"\b(?:berechne|löse|bestimme|ermittle|finde|beweise|vereinfache|schätze|entwirf|entwickle|konzipiere"
             r"|konstruiere|leite|folgere|zähle|faktorisiere|integriere|differenziere|analysiere|klassifiziere|minimiere"
             r"|maximiere|runde|(?:berechnen|lösen|bestimmen|ermitteln|finden|beweisen|vereinfachen|schätzen|entwerfen"
@@ -877,7 +954,7 @@ GERMAN = Language(
         ),
         "code": (
             r"\b(?:schreib(?:e|en\s+sie)?|erstelle|erstellen\s+sie|erzeuge|gib|geben\s+sie|generiere|programmiere"
-            r"|definiere)\s+(?:mir\s+|uns\s+)?(?:(?:eine?[nmrs]?|die|den|das|der|dem|etwas)\s+)?(?:[\w+#-]+\s+){0,3}?"
+            r"|definiere|formulier(?:e|en\s+sie))\s+(?:mir\s+|uns\s+)?(?:(?:eine?[nmrs]?|die|den|das|der|dem|etwas)\s+)?(?:[\w+#-]+\s+){0,3}?"
             rf"{_DE_CODE_NOUN}\b",
             r"\b(?:implementiere|programmiere|debugge|refaktoriere|(?:implementieren|programmieren|debuggen"
             r"|refaktorieren)\s+sie)\b",
@@ -926,11 +1003,15 @@ GERMAN = Language(
 )
 
 _FR_CODE_NOUN = (r"(?:(?:fonction|programme|code|script|classe|méthode|requête|test|expression\s+régulière|regex"
-                 r"|implémentation|version|exemple|commande|ligne\s+crontab|crontab)s?|lignes?\s+de\s+(?:code|" + _LANGS
+                 r"|implémentation|version|exemple|commande|ligne\s+crontab|crontab)s?"
+                 r"|formules?\s+(?:excel|google\s+sheets|sheets|calc|de\s+tableur|dans\s+excel)"
+                 r"|lignes?\s+de\s+(?:code|" + _LANGS
                  + r"))")
 FRENCH = Language(
     cues={
         "solve": (
+            r"\bcorrige[zr]?\s+(?:le|la|les|ton|ta|tes|votre|vos|mon|ma|l['’])\s*(?:\w+\s+)?(?:dénombrement|calcul|comptage|preuve"
+            r"|démonstration|raisonnement|résultat|somme|réponse)\b",
             r"\b(?:calcule[zr]?|résous|résolvez|résoudre|détermine[zr]?|trouve[zr]?|démontre[zr]?|prouve[zr]?"
             r"|simplifie[zr]?|factorise[zr]?|estime[zr]?|conçois|concevez|concevoir|construis|construisez|construire"
             r"|évalue[zr]?|dérive[zr]?|déduis|déduisez|déduire|analyse[zr]?|prédis|prédisez|intègre|intégrez"
@@ -1026,10 +1107,13 @@ FRENCH = Language(
 
 _ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programita|scriptcito|"
                  r"programa|código|codigo|script|clase|método|metodo|consulta|prueba"
-                 r"|ejemplo)s?|expresi[oó]n(?:es)?\s+regular(?:es)?|regex|implementaci[oó]n(?:es)?|versi[oó]n(?:es)?)")
+                 r"|ejemplo)s?|expresi[oó]n(?:es)?\s+regular(?:es)?|regex|implementaci[oó]n(?:es)?|versi[oó]n(?:es)?"
+                 r"|f[oó]rmulas?\s+(?:de|en|para)\s+(?:excel|google\s+sheets|sheets|calc|la\s+hoja\s+de\s+c[aá]lculo))")
 SPANISH = Language(
     cues={
         "solve": (
+            r"\b(?:corrige|corrija)\s+(?:el|la|los|tu|su|mi)\s+(?:\w+\s+)?(?:conteo|c[aá]lculo|demostraci[oó]n|prueba|resultado"
+            r"|suma|respuesta|recuento)\b",
             r"\b(?:calcula|calcule|calcular|resuelve|resuelva|resolver|determina|determine|determinar|encuentra"
             r"|encuentre|encontrar|halla|halle|hallar|demuestra|demuestre|demostrar|simplifica|simplifique"
             r"|simplificar|factoriza|factorice|estima|estime|diseña|diseñe|diseñar|construye|construya|evalúa|evalúe"
@@ -1258,7 +1342,8 @@ _NEED = (
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
     r"|(?:brauche|bräuchte)\s+(?:dafür|hierfür|noch|dazu)"
     r"|gesucht\s+(?:ist|wird|sind|werden)|on\s+cherche|se\s+busca"
-    r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche)"
+    r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche|souhaite|souhaiterais)"
+    r"|j['’]aimerais|nous\s+(?:voudrions|aimerions|souhaitons|souhaiterions)"
     r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco|(?:me|nos)\s+(?:hace|har[ií]a)\s+falta"
     # Someone else's need, said by the person asking: "Our team needs a formula ...", "My boss wants
     # a script ...", "Unser Team braucht ...", "Notre équipe a besoin d'...", "Mi jefe necesita ...".
@@ -1268,7 +1353,9 @@ _NEED = (
     r"|" + _LANGS + r"(?![\w+#]))"
 )
 _ASK = (
-    r"(?:(?:can|could|would|will)\s+(?:you|u)|kannst\s+du|könntest\s+du|können\s+sie|könnten\s+sie|peux-tu"
+    # (German puts the verb last: "Kannst du es mir am Beispiel von nginx erklären?" asks for prose.)
+    r"(?:(?:can|could|would|will)\s+(?:you|u)|(?:kannst\s+du|könntest\s+du|können\s+sie|könnten\s+sie)(?![^?.!\n]*\b(?:erklären"
+    r"|beschreiben|sagen|erzählen|verraten|erläutern|näherbringen|zeigen,\s+wie|zeigen,\s+warum)\s*[?.!]?\s*$)|peux-tu"
     r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a|(?:can|could|may)\s+i\s+(?=(?:get|have)\b))"
     r"\s*(?:please\s+|bitte\s+|mir\s+|me\s+)?"
     # Not advice or opinion asked for ("Would you recommend Go for a CLI?"): that is a question.
@@ -1397,7 +1484,8 @@ _SHOW_HOW = re.compile(
     r"|them|(?:the|my|this)\s+code)\b"
     r"|(?:show|give)\s+(?:me\s+|us\s+)?(?:how\s+(?:to|i|we|you|one)\b|an?\s+(?:[\w-]+\s+){0,2}?(?:example|snippet"
     r"|demo)\b|the\s+(?:[\w-]+\s+)?(?:correct|right|proper|idiomatic|best|clean|safe|usual|fixed|corrected)\s+"
-    r"(?:way|version)\b)|how\s+(?:do|would|can|could|should)\s+(?:i|we|you|one)\s+(?!(?:know|tell|decide|choose"
+    # ("How would you handle the lazy propagation?" asks for the idea, though.)
+    r"(?:way|version)\b)|how\s+(?:(?:do|would|can|could|should)\s+(?:i|we|one)|(?:do|can|could)\s+you)\s+(?!(?:know|tell|decide|choose"
     r"|think|say|learn|pick|explain|understand|remember|read)\b)[^\W\d]+[^?\n]*\?)",
     re.IGNORECASE,
 )
@@ -1419,6 +1507,17 @@ _STATEMENT = re.compile(
     re.IGNORECASE,
 )
 # "Les pointeurs en C, je n'y comprends rien.": not understanding something is context, not a request.
+# "• the big-O of each operation": a cost named as a list item.
+_COST_ITEM = re.compile(
+    r"(?:[-•*]\s*)?(?:the\s+|its\s+)?(?:time\s+|space\s+|worst-case\s+|average\s+|amortized\s+)?(?:big[- ]?o|complexity"
+    r"|running\s+time|runtime|cost)\b",
+    re.IGNORECASE,
+)
+_DOUBT = re.compile(
+    r"(?:(?:hm+|um+|wait|but|hold\s+on|hang\s+on)[\s,.]+)?(?:are\s+you\s+(?:sure|certain|positive)|you\s+sure|really"
+    r"|seriously|is\s+that\s+(?:right|correct|true))\s*\?",
+    re.IGNORECASE,
+)
 _NOT_UNDERSTOOD = re.compile(
     r"\b(?:i\s+(?:don['’]?t|do\s+not|can['’]?t|cannot|still\s+don['’]?t)\s+(?:really\s+)?(?:understand|get|grasp)"
     r"|je\s+(?:ne\s+)?(?:n['’]y\s+)?comprends\s+(?:pas|rien)|ich\s+verstehe\s+(?:\w+\s+)?(?:nicht|nichts|kein\w*)"
@@ -1456,7 +1555,8 @@ _QUANTITY_NOUN = re.compile(
     re.IGNORECASE,
 )
 _QUANTITY_QUESTION = re.compile(
-    r"(?:(?:roughly|approximately|about|so|and|then|now|ok(?:ay)?|exactly|und|et|y|alors|also|entonces)[\s,]+)*"
+    r"(?:(?:roughly|approximately|about|so|and|then|now|ok(?:ay)?|exactly|ballpark|quick\s+question|und|et|y|alors|also"
+    r"|entonces)[\s,:]+)*"
     # ("If a fifth of what remains goes into savings, what is that each month?": a condition first.)
     r"(?P<condition>if\s+[^,?\n]*,\s*)?"
     r"(?:(?:what|which)(?:'s|’s|\s+(?:is|are|was|were|will\s+be|would\s+be))\s+(?:its|the|their|his|her|my|our|your"
@@ -1472,6 +1572,12 @@ _QUANTITY_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
+_CHANGE_VERB = re.compile(
+    _REQUEST_LEAD + r"(?:add|remove|drop|replace|rename|move|wrap|insert|delete|switch|pin|bump|expose|mount|enable"
+    r"|disable|configure|swap|split|merge|extract|inline|parametri[sz]e)\s+(?:an?|the|some|all|every|each|its|this|that"
+    r"|these|those|my|our|\w+['’]s)\b",
+    re.IGNORECASE,
+)
 _ON_IT = re.compile(_REQUEST_LEAD + r"[^\W\d]+\s+(?:it|this|them|the\s+code|my\s+code)\b", re.IGNORECASE)
 # In a question about code, being shown how to do something is a cue for code of its own, so that it
 # starts a clause: "Explain Rust's Option type and show how to unwrap it safely."
@@ -1495,7 +1601,11 @@ _CODE_CONTEXT_CUES: _Table = (
         # "what's the idiomatic way to restructure it?": a rewrite asked for.
         r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:more\s+)?(?:idiomatic|right|correct|proper|clean(?:er|est)?"
         r"|recommended|safe(?:r|st)?|better|best)\s+way\s+to\s+(?:restructure|rewrite|write|fix|do|structure|refactor|handle"
-        r"|implement|express|avoid)\b", re.IGNORECASE), False),
+        r"|implement|express|avoid)\b"
+        # "java: whats the way to go through a csv one line at a time": how to do it in that language.
+        r"|\bwhat(?:['’]s|\s+is)\s+(?:the|a)\s+(?:best\s+|right\s+|simplest\s+|easiest\s+|fastest\s+|quickest\s+|cleanest\s+"
+        r"|proper\s+|usual\s+|standard\s+)?way\s+to\s+(?!(?:learn|study|practi[cs]e|get\s+started|start\s+learning|prepare"
+        r"|think|understand|remember|teach|explain)\b)", re.IGNORECASE), False),
     ("code", re.compile(
         r"(?:(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s))how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:patch|fix|correct|repair"
         r"|rewrite|modify"
@@ -1526,10 +1636,14 @@ _CODE_CONTEXT_CUES: _Table = (
     # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
     ("code", re.compile(
         # (A change or a computation asked for, not "how can I catch these bugs with tooling?")
-        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:(?:change|fix|make|turn|restructure"
+        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:(?:do|can|could|should|would)\s+(?:i|we)|(?:i|we)\s+(?:should|could|can|would"
+        r"|might|need\s+to|have\s+to|ought\s+to))\s+(?:(?:change|fix|make|turn|restructure"
         r"|reorgani[sz]e|refactor"
         r"|convert|rewrite|modify|remove|drop|replace|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round"
-        r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e)\b|get\s+(?:the\s+)?"
+        r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange|reorder|rework"
+        r"|rename|move)\b"
+        # ("..., and how do I get it to ignore that?": the code made to behave otherwise.)
+        r"|get\s+(?:it|this|that|them)\s+to\s+(?!be\b|understand\b)[^\W\d]+|get\s+(?:the\s+)?"
         r"(?:mean|sum|average|median|count|total|max(?:imum)?|min(?:imum)?|number|length|size|rid|values?|rows?"
         r"|columns?|keys?|items?)\b)", re.IGNORECASE), False),
 )
@@ -1551,10 +1665,12 @@ _MAIN_VERB = re.compile(
 # What opens a real question, rather than an elliptical request ("Regex for UK postcodes?", "Chance
 # that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
 _QUESTION_OPENER = re.compile(
-    _REQUEST_LEAD + r"(?:is|are|was|were|am|do|does|did|can|could|would|should|will|shall|may|might|must|has|have"
+    # (after a setting: "In modern C++, what separates ...?")
+    _REQUEST_LEAD + r"(?:(?:in|unter|dans|en)\s+(?:modern|recent|current|old(?:er)?|idiomatic|plain|standard|modernem"
+    r"|modernes)\s+[^,?\n]{1,30},\s*)?(?:is|are|was|were|am|do|does|did|can|could|would|should|will|shall|may|might|must|has|have"
     r"|had|what|what's|which|who|whom|whose|why|how|when|where|whether|i|we|you|it|it's|they|he|she|this|that|there"
     r"|any|anything|anyone|or|but|if|ist|sind|war|kann|können|gibt|hat|haben|wird|soll|sollte|wie|was|wer|wo|wann"
-    r"|warum|wieso|welche\w*|ob|est|sont|peut|peux|quel\w*|qu\w*|comment|pourquoi|où|quand|es|son|puede|puedo|hay"
+    r"|kannst|könntest|können|könnten|würdest|würden|warum|wieso|weshalb|worin|wodurch|woran|wofür|wozu|womit|inwiefern|welche\w*|ob|est|sont|peut|peux|quel\w*|qu\w*|comment|pourquoi|où|quand|es|son|puede|puedo|hay"
     r"|qu[eé]|cu[aá]l\w*|c[oó]mo|d[oó]nde|cu[aá]ndo|por)\b",
     re.IGNORECASE,
 )
@@ -1747,7 +1863,7 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
             if _IMPERATIVE.match(words) and (kind := _content_kind(words)) != _PROSE_ROLE:
                 segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
                 break
-            if masked[end - 1] not in ".!" and _UNMARKED_QUESTION.match(words):
+            if masked[end - 1] not in ".!?" and _UNMARKED_QUESTION.match(words):
                 kind = _RESULT_ROLE if _NUMBER.search(_NAMED_NUMBER.sub(" ", words)) else _PROSE_ROLE
                 segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
                 break
@@ -1806,7 +1922,9 @@ def _assemble(
         elif (
             guess and [kind for kind, _, _ in clauses] in ([_PROSE_ROLE], [_RESULT_ROLE, _PROSE_ROLE])
             and previous == OTHER and segments
-            and not about_code and (quantity := _QUANTITY_QUESTION.match(words))
+            # (Not "What is its output?" about code pasted or named just before.)
+            and not (about_code and _names_code(masked, segments[-1][1], end))
+            and (quantity := _QUANTITY_QUESTION.match(words))
             and (len(clauses) == 1 or quantity.group("condition"))
             and (_BACK_REFERENCE.match(words) is not None or _QUANTITY_NOUN.search(words) is not None
                  or _CONTENT_MATH.search(_DIGITS.sub(" ", words)) is not None or quantity.group("condition"))
@@ -1823,6 +1941,8 @@ def _assemble(
         ):
             # "I have a list of numbers in Python.": a statement about oneself asks nothing, whatever it names.
             clauses = []
+        if guess and _DOUBT.fullmatch(words):
+            clauses = []  # "Are you sure? I got 120.": a doubt about the last answer names no kind of task.
         continues = previous != OTHER and not under_lead_in and _CONTINUATION.match(masked, body, end) is not None
         detail = False
         if guess and not continues:
@@ -1887,7 +2007,7 @@ def _assemble(
                 clauses = [(_RESULT_ROLE, start, end)]
             elif (
                 clauses and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
-                and any(f < start for f in fence_starts)
+                and (any(f < start for f in fence_starts) or _MASK in masked[:start])
                 and _CODE_RESULT.search(words) and not _COST_QUESTION.search(words)
             ):
                 # "What value does this evaluate to?" after a code block: what the code does, in prose.
@@ -1899,6 +2019,8 @@ def _assemble(
             # "J'aurais besoin d'une requête SQL renvoyant, pour chaque auteur, le nombre de livres ...": what the code
             # computes is its object, not a sum of its own (but "..., and tell me each share when ..." is a task).
             clauses = _computing_as_code(masked, clauses, joined_stay=True)
+        if guess and len(clauses) > 1:
+            clauses = _steps_of_the_code(masked, clauses)
         if guess and under_lead_in and not clauses:
             # "For the data 2, 4, 4, 5: (a) the variance (b) what the spread tells us": items without a
             # verb under a lead-in that asks nothing name what to work out (a maths quantity) or explain
@@ -1913,13 +2035,15 @@ def _assemble(
                 clauses = [(_PROGRAM_ROLE, start, end)]
             elif (
                 _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words)
-                or _MATH_NOTATION.fullmatch(words)
+                or _MATH_NOTATION.fullmatch(words) or _COST_ITEM.match(words)
             ):
                 clauses = [(_RESULT_ROLE, start, end)]
         if about_code and not continues:
             if not clauses and (
                 _SHOW_HOW.match(masked, body, end)
                 or (not under_lead_in and _IMPERATIVE.match(masked, body, end) and _ON_IT.match(masked, body, end))
+                # "Add a healthcheck and make web wait for it." after a compose file: a change to what was pasted.
+                or (any(f < start for f in fence_starts) and _CHANGE_VERB.match(masked, body, end))
             ):
                 # "Reshape it to 3x2." after a numpy block: an imperative on the code is a change to it.
                 clauses = [(_PROGRAM_ROLE, start, end)]
@@ -1974,6 +2098,45 @@ def _computing_as_code(
             kind = _PROGRAM_ROLE
         if merged and merged[-1][0] == kind:
             merged[-1] = (kind, merged[-1][1], b)
+        else:
+            merged.append((kind, a, b))
+    return merged
+
+
+def _names_code(masked: str, a: int, b: int) -> bool:
+    """Whether masked[a:b] holds code, or names a programming language or a tool."""
+    return (
+        _MASK in masked[a:b] or _LANG_NAMED.search(masked, a, b) is not None
+        or _TOOL_NAMED.search(masked, a, b) is not None
+    )
+
+
+# What a piece of code is asked to do, after "that", "to", "make it" ("a function that converts ... and rounds ...").
+_CODE_DOES = re.compile(r"\b(?:that|which|to|make\s+(?:it|them)|que|qui|die|der|das)\b", re.IGNORECASE)
+# "... and round each share up": one more thing it does, a bare verb of computing right after the joining word.
+_ONE_MORE_STEP = re.compile(
+    r"(?:and|y|und|et)\s+(?:round|redondee|arrondisse|runde[tn]?|sort|ordene|trie|sortiert|count|cuente|compte|zählt|sum"
+    r"|sume|summiert|add|sume|ajoute|addiert|convert|convierta|convertisse|konvertiert|rank|group|filter|normali[sz]e"
+    r"|scale|average|total|calculate|calcule|berechnet|compute)\b",
+    re.IGNORECASE,
+)
+
+
+def _steps_of_the_code(masked: str, clauses: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """`clauses` with a computing step joined to the code clause it describes.
+
+    "Could you make it add a tip and round each share up to the nearest cent?", "una función que
+    convierta kilómetros a millas y redondee a dos decimales": the second verb is what the code does,
+    not a sum of its own, unless it brings numbers of its own ("... and round 2.675 to two places").
+    """
+    merged: list[tuple[str, int, int]] = []
+    for kind, a, b in clauses:
+        if (
+            kind == _RESULT_ROLE and merged and merged[-1][0] == _PROGRAM_ROLE
+            and _ONE_MORE_STEP.match(masked, a) and not _NUMBER.search(masked, a, b)
+            and _CODE_DOES.search(masked, merged[-1][1], merged[-1][2])
+        ):
+            merged[-1] = (_PROGRAM_ROLE, merged[-1][1], b)
         else:
             merged.append((kind, a, b))
     return merged
@@ -2244,12 +2407,35 @@ def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
 # forms ("u", "ur", "pls", "thx", "ppl", "yrs"). Not "its", "were", "id", "ill", "well": words in their own right.
 _CASUAL_FORMS = {
     "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "ppl": "people", "yrs": "years",
-    "cuz": "because", "bc": "because", "abt": "about", "w/": "with",
+    "cuz": "because", "bc": "because", "abt": "about", "w/": "with", "calc": "calculate", "func": "function",
+    "funcs": "functions", "diff": "difference", "thru": "through", "q": "qué", "xq": "por qué", "pq": "por qué",
+    "c": "c'est",
 }
+# A polite request with a gerund ("Would you mind writing a script ...", "... and then fixing the code?")
+# reads as the imperative it asks for.
+_GERUNDS = {
+    "writing": "write", "making": "make", "fixing": "fix", "rewriting": "rewrite", "changing": "change",
+    "adding": "add", "converting": "convert", "implementing": "implement", "creating": "create",
+    "building": "build", "updating": "update", "modifying": "modify", "extending": "extend", "porting": "port",
+    "refactoring": "refactor", "explaining": "explain", "describing": "describe", "telling": "tell",
+    "walking": "walk", "going": "go", "clarifying": "clarify", "calculating": "calculate", "computing": "compute",
+    "working": "work", "figuring": "figure", "solving": "solve", "checking": "check", "finding": "find",
+    "proving": "prove", "showing": "show", "giving": "give", "putting": "put", "translating": "translate",
+    "turning": "turn", "sketching": "sketch", "drafting": "draft", "comparing": "compare", "listing": "list",
+    "summarizing": "summarize", "summarising": "summarise", "estimating": "estimate", "deriving": "derive",
+    "simplifying": "simplify", "rounding": "round", "debugging": "debug", "optimizing": "optimize",
+    "optimising": "optimise", "adapting": "adapt", "breaking": "break", "spelling": "spell", "outlining": "outline",
+}
+_CASUAL_FORMS.update(_GERUNDS)
 _CASUAL = re.compile(
     r"\b(?:(?:what|that|how|where|who|there|here|let)(?=s\b)|(?:don|doesn|isn|aren|can|won|didn|wasn|shouldn|wouldn"
     r"|couldn|haven|hasn)(?=t\b)|i(?=(?:m|ve)\b)|(?:you|they)(?=(?:re|ve)\b)|we(?=ve\b))"
-    r"|\b(?:u|ur|pls|plz|thx|ppl|yrs|cuz|bc|abt)\b|(?<!\S)w/",
+    r"|\b(?:u|ur|pls|plz|thx|ppl|yrs|cuz|bc|abt|funcs?|thru)\b|(?<!\S)w/"
+    # (Only where the short form cannot be meant as itself: "the calc" app, "git diff", "p and q", "in C".)
+    r"|(?:^|(?<=\s))calc(?=\s+(?:the|a|an|my|how|what|\d))|(?<=\bthe\s)diff(?=\s+(?:between|betw|btw)\b)"
+    r"|(?:^|(?<=[\s¿]))q(?=\s+(?:es|son|significa|hace|pasa|quiere)\b)|\b[xp]q\b(?=\s+[^\W\d])"
+    r"|(?:^|(?<=\s))c(?=\s+quoi\b)"
+    r"|(?:(?<=\bmind\s)|(?<=\band\sthen\s))(?:" + "|".join(_GERUNDS) + r")\b",
     re.IGNORECASE,
 )
 
