@@ -209,14 +209,14 @@ _REST_OF_CLAUSE = _SAME_CLAUSE[:-1]  # greedy: up to the clause's end
 
 # What a number may be written as: "0.625 as a simplified fraction", "turn 45 into binary".
 _NOTATION = (
-    r"(?:an?\s+)?(?:simplified\s+|reduced\s+|mixed\s+|improper\s+|decimal\s+|common\s+)?(?:fraction|percent(?:age)?|decimal"
-    r"|ratio|scientific\s+notation|binary|hex(?:adecimal)?|octal|base\s+\d+|roman\s+numerals?)\b"
+    r"(?:(?:an?\s+)?(?:simplified\s+|reduced\s+|mixed\s+|improper\s+|decimal\s+|common\s+)?(?:fraction|percent(?:age)?"
+    r"|decimal|ratio|scientific\s+notation|binary|hex(?:adecimal)?|octal|base\s+\d+|roman\s+numerals?)\b|an?\s+%|%)"
 )
 
 # What "write a ..." must be about to be code.
 # Nouns in the singular or the plural ("the CREATE INDEX statements", "two one-liners").
 _CODE_NOUN = (
-    r"(?:code|(?:function|program|script|method|snippet|regex(?:e)?|regular\s+expression|implementation"
+    r"(?:code|(?:function|program|script|(?<!greedy\s)(?<!efficient\s)(?<!numerical\s)method|snippet|regex(?:e)?|regular\s+expression|implementation"
     r"|(?<!sentence\s)(?<!paragraph\s)(?<!word\s)(?<!words\s)(?<!short\s)(?<!shorter\s)(?<!simple\s)(?<!simpler\s)version"
     r"|unit\s+test|test|one-liner"
     r"|(?:dp|dynamic[- ]programming|brute[- ]force|memoi[sz]ed|recursive|iterative)\s+solution"
@@ -351,11 +351,20 @@ ENGLISH = Language(
             r"|has|have|must|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies|admits|attains)\b",
             r"\bshow\s+(?:that\s+)?(?:[\w-]+\s+){1,3}?(?:is|are)\s+(?:np-hard|np-complete|undecidable|decidable|regular"
             r"|context-free|countable|uncountable|compact|connected|bounded|irrational|injective|surjective|bijective)\b",
+            # "Show eigenvectors to distinct eigenvalues of A are perpendicular", "Show I - T has a bounded inverse".
+            r"^(?:and\s+|then\s+|now\s+)?show\s+(?!(?:me|us|how|your|all|my|our|what|why|where|which|when|who|each|every|an?"
+            r"|some|one|the\s+(?:work|working|steps?|output|result|code|calculation|table))\b)"
+            r"(?:(?!\b(?:where|which|that|how|when|why|who)\b)[^.?!\n,;:]){1,60}?\s(?:is|are|has|have|must"
+            r"|cannot|can't|converges?|diverges?|holds?|exists?|commutes?|coincides?|agrees?|lies|admits?|attains?|satisf(?:y|ies)"
+            r"|divides?|equals?)\b",
             # "Show sqrt2 + sqrt3 cant be rational": a claim about a formula, "that" left out.
             r"\bshow\s+(?=[^.?!\n]{0,40}?[\d^√=<>+*/])(?!(?:me|us|how|your|all|the|my|our|this|that)\b)"
             r"[^.?!\n]{0,40}?\b(?:is|are|isn't|aren't|can't|cannot|can\s+never|must|divides|converges|diverges|holds)\b",
             # "0.625 as a simplified fraction pls": a number to write in another form.
             r"^\s*[-+]?(?:\d[\d,]*)?\.?\d+\s*%?\s+(?:as|in|to|into)\s+" + _NOTATION,
+            # "turn that into a % and keep one digit after the point": the result rewritten.
+            r"\b(?:turn|convert|change|make|put|write|express)\s+(?:that|it|this|the\s+(?:result|answer|number|value|total))\s+"
+            r"(?:as|in|to|into)\s+" + _NOTATION,
             # "turn 0.625 into a fraction in lowest terms"
             r"\b(?:turn|change|make|put|write|express)\s+[-+]?(?:\d[\d,]*)?\.?\d+(?:/\d+)?\s*%?\s+(?:as|in|to|into)\s+"
             + _NOTATION,
@@ -370,9 +379,29 @@ ENGLISH = Language(
             # "Give a 2x2 example.", "Construct a counterexample": an object with a property, to come up with.
             r"\b(?:give|find|construct|produce|exhibit)\s+(?:me\s+)?(?:an?|one)\s+(?:explicit\s+|concrete\s+|simple\s+|small\s+)?"
             r"(?:\d+\s*[x×]\s*\d+\s+(?:example|matrix|matrices|counter-?example)|counter-?example)\b",
+            # "Describe the algorithm and prove its correctness.": the design asked for, with its proof.
+            r"\bdescribe\s+(?:the|your|such\s+an?)\s+(?:\w+\s+)?(?:algorithm|procedure|construction|data\s+structure)\s+and\s+"
+            r"(?:prove|analy[sz]e|show|bound|justify)\b",
+            # "is it linear or linearithmic in the worst case?": a growth rate settled.
+            r"\b(?:is|are)\s+(?:it|this|that|they|these)\s+(?:really\s+|actually\s+)?(?:linear|quadratic|cubic|logarithmic"
+            r"|linearithmic|polynomial|exponential|sublinear|superlinear|constant[- ]time|O\()",
             # "decide in linear time whether it is bipartite": a decision procedure to design.
             r"\bdecide\s+(?:in\s+(?:linear|polynomial|quadratic|logarithmic|constant|sublinear|O\([^)]*\))\s+time|efficiently"
             r"|algorithmically)\s+(?:whether|if)\b",
+            # "..., and is there a closed form that avoids the loop?": a formula to find.
+            r"\b(?:is\s+there|does\s+(?:it|this|that)\s+have|find|give)\s+(?:a|an)\s+"
+            r"(?:closed[- ]form|explicit\s+formula"
+            r"|formula\s+for)\b",
+            # "bake at 180°C; what's that in Fahrenheit?": a quantity in other units.
+            r"\bwhat(?:'s|\s+is|\s+are)\s+(?:that|this|it|those|these)\s+in\s+(?:degrees\s+)?(?:fahrenheit|celsius|kelvin|miles"
+            r"|km|kilomet(?:re|er)s|met(?:re|er)s|feet|inches|cm|centimet(?:re|er)s|pounds|lbs|kg|kilos|kilograms|ounces|oz"
+            r"|grams|lit(?:re|er)s|gallons|cups|ml|dollars|euros|yen|hours|minutes|seconds|days|weeks|months|years|binary"
+            r"|hex(?:adecimal)?|decimal|percent|mph|km/h)\b",
+            # "What does each of the other four pay?": a share worked out.
+            r"\bwhat\s+(?:does|do|did|will|would|should)\s+(?:each|every\s*one|everybody|each\s+person|each\s+of\s+(?:us|them|the\s+"
+            r"(?:\w+\s+){0,3}?\w+))\s+(?:pay|owe|get|receive|earn|save|spend|contribute|chip\s+in|put\s+in)\b",
+            # "(i) Order 3/4, 5/8, 2/3 and 7/12 from smallest to largest.": numbers put in order.
+            r"^(?:order|sort|rank|arrange)\s+(?=[-\d(])",
             # "rough memory math pls": the arithmetic itself asked for.
             r"^(?:(?:and|also|plus|some|a\s+bit\s+of|the|quick|rough|rough\s+and\s+ready"
             r"|back[- ]of[- ]the[- ]envelope)\s+)*"
@@ -380,7 +409,7 @@ ENGLISH = Language(
             r"\s*[.!?]*$",
             # "What quantities should I use now?" after a recipe: amounts to work out.
             r"\bwhat\s+(?:amounts?|quantities|quantity|measurements|proportions)\s+(?:of\s+[\w-]+\s+)?(?:should|do|would|will"
-            r"|must)\s+(?:i|we|you)\s+(?:use|need|buy|add|get|take|put\s+in|mix)\b",
+            r"|must)\s+(?:i|we|you)\s+(?:use|need|buy|add|get|take|put\s+in|mix|measure(?:\s+out)?|weigh(?:\s+out)?)\b",
             # "What's the best, average and worst case of insertion sort?": a cost.
             r"\bwhat(?:'s|’s|\s+is|\s+are)\s+the\s+(?:[\w,-]+\s+){0,4}?cases?\s+(?:running\s+time\s+|complexity\s+)?(?:of|for)\b",
             # Arithmetic on numbers given: "Add 2/3 and 5/6", "Multiply 12 by 7", "Add up 3, 4 and 5".
@@ -451,13 +480,14 @@ ENGLISH = Language(
             # (Not a way or a plan asked for: "What's a sensible way to start with 200 a month?" is advice.)
             r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b(?!\s+(?:an?|the|my|your|some)\s+"
             r"(?:[\w-]+\s+){0,2}?(?:ways?|approach(?:es)?|strateg(?:y|ies)|plans?|ideas?|options?|methods?|places?"
-            r"|habits?|steps?|tips?)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)\d",
+            r"|habits?|steps?|tips?|differences?\s+between)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)\d",
             # (Not the notion of one: "What's the intuition behind eigenvalues?", "What is the point of a mean?")
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
             r"(?!(?:intuition|idea|meaning|point|significance|purpose|role|concept|notion|definition|reasoning|logic"
             r"|motivation|rationale)\b)(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope|chance|odds"
+            r"|payments?|instal(?:l)?ments?|balance|tip|fee|bill|profit|loss|revenue|discount|savings|share|change\s+due"
             r"|likelihood|big[- ]?o|(?:extra|additional|auxiliary)\s+space|space\s+(?:complexity|usage|cost|overhead)"
             r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation"
             r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average|worst-case)\s+(?:time|cost))\b",
@@ -576,7 +606,14 @@ ENGLISH = Language(
             # "redo the calculation": a result worked out again.
             r"\b(?:redo|recompute|recalculate|re-?check|double-check|rework)\s+(?:the|this|that|your|my)\s+(?:[\w-]+\s+)?"
             r"(?:calculation|sum|math|maths|arithmetic|computation|numbers|working|answer|result|payment|total|interest|price"
-            r"|cost|amount|average|mean)s?\b",
+            r"|cost|amount|average|mean|step|part)s?\b",
+            # "And how does the big-O look afterwards?": the cost of the code as changed.
+            r"\bhow\s+(?:does|do|would|will)\s+(?:the|its|their)\s+"
+            r"(?:big[- ]?o|(?:time\s+|space\s+)?complexity|running\s+time"
+            r"|runtime)\s+(?:look|change|compare)\b",
+            # "Fit a least-squares line to this data": a model worked out from the data.
+            r"\bfit\s+(?:an?|the)\s+(?:[\w-]+\s+){0,2}?(?:line|curve|model|regression|parabola|polynomial|distribution"
+            r"|exponential)\b",
             # "What's a fair split?", "Is it cheaper to drive or take the train?": amounts worked out and compared.
             r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:a|the)\s+(?:fair|even|equal|right|correct)\s+(?:split|share|division|price"
             r"|amount|tip|allocation)\b",
@@ -596,8 +633,8 @@ ENGLISH = Language(
             rf"^and\s+(?:for|with|if|when|at)\b{_MATHY}",
             # A question that names no task but holds a number asks for a result. (Matched from the
             # number on, so any other weak cue earlier in the question comes first.)
-            # (Not a digit inside a name: "an S3 bucket", "IPv4", "EC2".)
-            WEAK + r"(?<![^\W\d_])(?!(?:1[5-9]|20)\d\d\b)\d[^\n]*\?$",
+            # (Not a digit inside a name: "an S3 bucket", "IPv4", "EC2"; nor an age: "for a 25 year old".)
+            WEAK + r"(?<![^\W\d_])(?!(?:1[5-9]|20)\d\d\b)(?!\d+[\s-]*(?:years?|yrs?)[\s-]*old\b)\d[^\n]*\?$",
             # "Help me split a 96 dollar bill ...": a request without a task verb, with numbers to work on.
             WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b(?=[^\n]*\d)",
         ),
@@ -669,7 +706,7 @@ ENGLISH = Language(
             r"|practi[cs]e|study|sleep|water|charge|marinate|simmer|steam|microwave)\b(?![^?\n]*\d)",
             # "How long should the bulk ferment be at 22°C?": a norm asked for; one number is a condition, not a sum.
             r"\bhow\s+(?:long|often)\s+should\s+(?:the|my|our|your|a|an)\b(?![^?\n]*\d[^?\n]*\D\d)",
-            r"\bshow\s+(?:(?:your|the|all|each|every|me\s+the|me\s+your)\s+)?(?:work|working|steps?|reasoning|calculations?"
+            r"\bshow\s+(?:me\s+|us\s+)?(?:(?:your|the|all|each|every|all\s+the)\s+)?(?:work|working|steps?|reasoning|calculations?"
             r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?|recurrence"
             r"|(?:dp|memo|memoi[sz]ation|dynamic[- ]programming)\s+(?:table|array|grid|matrix)|recursion\s+tree"
             r"|call\s+tree)\b",
@@ -712,6 +749,19 @@ ENGLISH = Language(
             r"|intuition|overview|justification|summary|analogy)\b",
             # "difference between BFS and DFS for shortest paths?": a comparison asked for without a verb.
             r"^(?:the\s+)?(?:main\s+|key\s+|real\s+|actual\s+|practical\s+)?differences?\s+between\b",
+            # "what means this, and how I fix it?": the question of a learner of English.
+            r"\bwhat\s+(?:means|mean|meaning)\s+(?:this|that|it)\b",
+            # "When does marking a variable `volatile` in C fail to give you thread safety?": a when-question without
+            # numbers asks for understanding.
+            # (Not "When do they meet?" after givens: a time to work out.)
+            r"^(?:and\s+|but\s+|so\s+)?when\s+(?:does|do|did|is|are|would|should|can|could|will)\b(?![^?\n]*\d)"
+            r"(?=[^?\n]*\b(?:fail|fails|break|breaks|matter|matters|help|helps|make\s+sense|apply|applies|hold|holds"
+            r"|go\s+wrong|goes\s+wrong|hurt|hurts|pay\s+off|pays\s+off)\b[^?\n]*\?)",
+            # "... and write out every step this time": the working shown.
+            r"\bwrite\s+(?:out|down)\s+(?:every|each|all(?:\s+the)?|the|your)\s+(?:steps?|working|work|reasoning)\b",
+            # "... and add a short explanation of the sorting key": prose added to the answer.
+            r"\b(?:add|include|append|attach)\s+(?:an?\s+|some\s+)?(?:short\s+|brief\s+|quick\s+|little\s+)?(?:explanation|description"
+            r"|summary|overview|commentary)\b",
             # Follow-ups: "What about negative numbers?", "And for an empty list?"
             r"\b(?:what|how)\s+about\b",
             r"^and\s+(?:for|with|if|when)\b(?![^?\n]*\bhow\s+(?:much|many|long|far)\b)",
@@ -798,6 +848,10 @@ ENGLISH = Language(
             r"\b(?=[cfglsrdop])(?<!\ba\s)(?<!\ban\s)(?<!\bthe\s)(?<!\bmy\s)(?<!\bour\s)(?<!\bthis\s)"
             r"(?:compute|calculate|find|count|get|list|select|return|sum|determine|obtain|fetch|reshape|sort"
             rf"|filter|parse|read|load|plot|convert)\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
+            # "using R fit a linear model of mpg on wt": the same with the language first, no comma.
+            r"^(?:in|using|with)\s+" + _LANGS + r"(?![\w+#])\s+"
+            r"(?:compute|calculate|find|count|get|list|fit|plot|sort|filter"
+            r"|parse|read|load|convert|make|build|write|create|draw|simulate|generate|estimate|test|run|do)\b",
             # "Write a trie with insert and search in Java": anything made in a programming language is code.
             r"\b(?:write|build|create|make|produce|generate|give|show)\s+(?:me\s+|us\s+)?(?:an?|the|some|one|\w+['’]s)(?!\w)"
             # (its object may hold "and": "with insert and startsWith").
@@ -807,7 +861,7 @@ ENGLISH = Language(
             rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
-            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
+            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make|fix|debug)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
             r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
@@ -851,6 +905,17 @@ ENGLISH = Language(
             r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
             r"|retries|retry|timeouts?|print\s+statements?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
+            # "Which command rolls back my most recent commit ...?": a command asked for.
+            r"\b(?:which|what)\s+(?:\w+\s+)?(?:command|commands|flag|flags|one-liner|shortcut|cli\s+option)\b(?!\s+line\b)",
+            # "... and rewrite line 12 so it falls back to 0.": a line of the code changed.
+            r"\b(?:re-?write|change|fix|modify|replace|edit|patch|update)\s+lines?\s+\d+\b",
+            # "Could the second function get type annotations and a docstring too?"
+            r"\b(?:get|have|use|with|need|want)\s+(?:some\s+|proper\s+|full\s+)?(?:type\s+(?:annotations?|hints?)|docstrings?"
+            r"|a\s+docstring)\b",
+            # "Also add a benchmark so I can compare the two versions.": more code for the code.
+            r"\badd\s+(?:an?\s+|some\s+)?(?:small\s+|simple\s+|quick\s+|basic\s+|proper\s+)?(?:benchmarks?|unit\s+tests?"
+            r"|tests?|type\s+(?:hints?|annotations?)|logging|docstrings?|error\s+handling|input\s+validation|retries"
+            r"|a\s+retry|timeouts?|caching|a\s+cache|a\s+cli|command-line\s+(?:flags?|options?|arguments?))\b",
             # "show a short C++ program in which ...": code shown (not "Show that the function f is ...").
             r"\bshow\s+(?:us\s+)?an?\s+(?:[\w+#-]+\s+){0,3}?" + _CODE_NOUN,
             rf"^(?:and\s+|so\s+)?how\s+to\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
@@ -865,7 +930,8 @@ ENGLISH = Language(
             r"\b(?:re-?write|modify|change|adapt|extend)\s+(?:[\w-]+\s+){0,2}?(?:sort|search|algorithm|function|method|class"
             r"|program|script|loop)\s+(?:to|so|using|with|in)\b",
             # "write a formula that adds 7% VAT to the price in B2": a cell named, so a spreadsheet formula.
-            r"\b(?:write|give|create|make|build)\s+(?:me\s+)?(?:an?|the)\s+(?:[\w-]+\s+){0,2}?formula\b[^.?!\n]*?"
+            r"(?:\b(?:write|give|create|make|build)\s+(?:me\s+)?|\b(?:i|we)\s+(?:need|want|would\s+like)\s+|\bi['’]d\s+like\s+)"
+            r"(?:an?|the)\s+(?:[\w-]+\s+){0,2}?formula\b[^.?!\n]*?"
             r"\b(?-i:[A-Z]{1,2}[1-9]\d{0,4})\b",
             # "annotate the parameters with types", "rename x to something readable": edits to code.
             r"\bannotate\s+(?:the\s+|all\s+|its\s+|every\s+|each\s+)?(?:parameters?|arguments?|functions?|variables?|fields?"
@@ -875,9 +941,9 @@ ENGLISH = Language(
         ),
     },
     # ("also" and "plus" join clauses in run-on chat: "prove ... also write a quick python check")
-    joiners=r"and|then|also|plus(?=\s+(?:also\s+)?[^\W\d])",
+    joiners=r"and|then|also|plus(?=\s+(?:also\s+)?[^\W\d])|please|pls|third(?:ly)?|finally|lastly",
     fillers=r"and|then|after\s+that|actually|just|also|plus(?=\s+[^\W\d])|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
-    r"|second(?:ly)?|(?:can|could|would|will)\s+you",
+    r"|second(?:ly)?|third(?:ly)?|(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|anybody)",
     elaboration=r"(?:(?:it|they|this|that)\s+|(?:the|your|each|every|its)\s+(?:[\w-]+\s+){1,3}?)(?:should|must|shall"
     r"|needs?\s+to|has\s+to|have\s+to|will|may|can|cannot|can't|is\s+expected\s+to)\b|make\s+(?:it|sure)\b"
     r"|(?:explain|describe)\s+(?:it|this|that)\s+(?:like|as\s+if|simply|in\s+simple|for\s+a|to\s+a)\b",
@@ -903,7 +969,9 @@ GERMAN = Language(
             r"|analysieren|klassifizieren|minimieren|maximieren|runden)\s+sie)\b(?!\()",
             r"\bprüfe(?:n\s+sie)?\b[^.?!\n]{0,30}?\bob\b",
             r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
-            r"|entfernung|dauer|maße|abmessungen|seitenlängen|länge|breite|höhe|kosten|zinsen|ersparnis)\b",
+            r"|entfernung|dauer|maße|abmessungen|seitenlängen|länge|breite|höhe|kosten|zinsen|ersparnis|flächeninhalt|umfang"
+            r"|volumen|radius|durchmesser|inhalt|gewicht|masse|betrag|ergebnis|steigung|zinssatz|durchschnitt|mittelwert"
+            r"|rate|gesamtkosten|gesamtbetrag|endbetrag|preis)\b",
             r"\bzeig(?:e|en\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\b(?:zeig(?:e|en\s+sie)?|beweis(?:e|en\s+sie)?)\s*:",
             r"\bwie\s+(?:viele?|viel|lange|weit|schnell|oft|groß|hoch)\b",
@@ -1112,6 +1180,8 @@ _ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programita|scriptcito|"
 SPANISH = Language(
     cues={
         "solve": (
+            # "... el mínimo común múltiplo de 12, 18 y 30. ¿Cuál es?": the value asked for, bare.
+            r"^¿?\s*(?:y\s+)?(?:cu[aá]l\s+es|cu[aá]nto\s+(?:es|da|sale|mide|cuesta|vale))\s*\?",
             r"\b(?:corrige|corrija)\s+(?:el|la|los|tu|su|mi)\s+(?:\w+\s+)?(?:conteo|c[aá]lculo|demostraci[oó]n|prueba|resultado"
             r"|suma|respuesta|recuento)\b",
             r"\b(?:calcula|calcule|calcular|resuelve|resuelva|resolver|determina|determine|determinar|encuentra"
@@ -1443,8 +1513,9 @@ _REASON = re.compile(
 # ... and one right after a solve task is about its result only when it says so ("Does it still hold?"),
 # not "Is tipping expected in Japan?" after a tip worked out.
 _RESULT_REFERENCE = re.compile(
-    r"\b(?:it|this|that|these|those|they|them|the\s+(?:result|bound|claim|statement|answer|same|converse|estimate"
-    r"|inequality|formula|method|algorithm))\b",
+    r"\b(?:it|this|that|these|those|they|them|the\s+(?:[\w-]+\s+)?(?:result|bound|claim|statement|answer|same|converse"
+    r"|estimate|inequality|formula|method|algorithm|hypothes[ie]s|assumptions?|conditions?)|necessary|sufficient"
+    r"|sharp|tight)\b",
     re.IGNORECASE,
 )
 # Tools and names that make a question one about code, like a language: "the unit file" of systemd, "std::unique_ptr".
@@ -1452,7 +1523,7 @@ _TOOL_NAMED = re.compile(
     r"\b(?:systemd|unit\s+file|dockerfile|docker|kubernetes|k8s|nginx|crontab|git|rustc|gcc|clang|javac|npm|pip|cargo"
     r"|borrow\s+checker|compiler|linker|segfault|segmentation\s+fault|stack\s+trace|traceback|null\s+pointer"
     r"|(?-i:[A-Z]\w+(?:Error|Exception))"
-    r"|maven|gradle|makefile|cmake|webpack|terraform|ansible)\b|\b\w+::\w+",
+    r"|maven|gradle|makefile|cmake|webpack|terraform|ansible|excel|spreadsheet|google\s+sheets|vba)\b|\b\w+::\w+",
     re.IGNORECASE,
 )
 # "Tips for packing a carry-on for a 10 day trip?": advice asked for, whatever numbers come with it.
@@ -1499,6 +1570,8 @@ _TERM = r"[\s(]*(?:[-\d.,]*[a-z](?![a-z])|[-\d.,]+)(?:\^\d+)?[)\s]*"
 _EXPRESSION = re.compile(_TERM + r"(?:[-+*/^×÷x%]" + _TERM + r")+[=?]?\s*", re.IGNORECASE)
 # A statement about oneself or one's things ("I have ...", "We use ...", "My app runs ..."), not a need.
 _STATEMENT = re.compile(
+    # ("In C, my array has 12 ints ...": the language first.)
+    r"(?:(?:in|with|using)\s+" + _LANGS + r"(?![\w+#])\s*,\s*)?"
     r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m|are|'re|is|was"
     r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b"
     r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe|habe|bin|arbeite"
@@ -1506,18 +1579,39 @@ _STATEMENT = re.compile(
     r"(?![^.?!\n]*\b(?:want|need|would\s+like|how|help|please|trying\s+to|looking\s+for)\b)",
     re.IGNORECASE,
 )
-# "Les pointeurs en C, je n'y comprends rien.": not understanding something is context, not a request.
 # "• the big-O of each operation": a cost named as a list item.
 _COST_ITEM = re.compile(
     r"(?:[-•*]\s*)?(?:the\s+|its\s+)?(?:time\s+|space\s+|worst-case\s+|average\s+|amortized\s+)?(?:big[- ]?o|complexity"
     r"|running\s+time|runtime|cost)\b",
     re.IGNORECASE,
 )
+# "ok, now redo it for a cone, radius 4, height 9.": the same task again on other givens names no kind of task.
+_SAME_AGAIN = re.compile(
+    _REQUEST_LEAD + r"(?:re-?do|do|repeat|try)\s+(?:it|that|this|the\s+same(?:\s+thing)?)(?:\s+again)?"
+    r"\s+(?:for|with|on)\b",
+    re.IGNORECASE,
+)
+# "a) d/dx of x^3 sin x", "b) ∫ 1/(1+x^2) dx over [0, 1]": calculus written out.
+_CALCULUS = re.compile(r"\bd/d[a-z]\b|[∫∑∏√∂]|\blim\s*(?:_|\(|\{|as\b)|\bd[xyt]\b", re.IGNORECASE)
+# "c) geometric meaning of the derivative": a notion to explain, named as a list item.
+_PROSE_ITEM = re.compile(
+    r"(?:the\s+)?(?:[\w-]+\s+)?(?:meaning|intuition|interpretation|idea|significance|purpose|point|differences?"
+    r"|pros\s+and\s+cons|advantages?|disadvantages?|history|motivation)\s+(?:of|behind|between)\b",
+    re.IGNORECASE,
+)
+# "Requirements for the tool:", "The script must:": a lead-in to what a program must do.
+_SPEC_LEAD = re.compile(
+    r"\b(?:requirements?|specs?|specification|constraints|features|acceptance\s+criteria|anforderungen|exigences"
+    r"|requisitos)\b|\b(?:should|must|needs\s+to|has\s+to|will|shall)\s*:",
+    re.IGNORECASE,
+)
+# "Are you sure? I got 120.": a doubt about the last answer, no kind of task.
 _DOUBT = re.compile(
     r"(?:(?:hm+|um+|wait|but|hold\s+on|hang\s+on)[\s,.]+)?(?:are\s+you\s+(?:sure|certain|positive)|you\s+sure|really"
     r"|seriously|is\s+that\s+(?:right|correct|true))\s*\?",
     re.IGNORECASE,
 )
+# "Les pointeurs en C, je n'y comprends rien.": not understanding something is context, not a request.
 _NOT_UNDERSTOOD = re.compile(
     r"\b(?:i\s+(?:don['’]?t|do\s+not|can['’]?t|cannot|still\s+don['’]?t)\s+(?:really\s+)?(?:understand|get|grasp)"
     r"|je\s+(?:ne\s+)?(?:n['’]y\s+)?comprends\s+(?:pas|rien)|ich\s+verstehe\s+(?:\w+\s+)?(?:nicht|nichts|kein\w*)"
@@ -1571,6 +1665,7 @@ _QUANTITY_QUESTION = re.compile(
     r"|razón|diferencia|sentido|significado|problema)s?\b)[^?\n]*\?$",
     re.IGNORECASE,
 )
+_WRITE = re.compile(r"\b(?:write|implement|code|build|create)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
 _CHANGE_VERB = re.compile(
     _REQUEST_LEAD + r"(?:add|remove|drop|replace|rename|move|wrap|insert|delete|switch|pin|bump|expose|mount|enable"
@@ -1605,14 +1700,16 @@ _CODE_CONTEXT_CUES: _Table = (
         # "java: whats the way to go through a csv one line at a time": how to do it in that language.
         r"|\bwhat(?:['’]s|\s+is)\s+(?:the|a)\s+(?:best\s+|right\s+|simplest\s+|easiest\s+|fastest\s+|quickest\s+|cleanest\s+"
         r"|proper\s+|usual\s+|standard\s+)?way\s+to\s+(?!(?:learn|study|practi[cs]e|get\s+started|start\s+learning|prepare"
-        r"|think|understand|remember|teach|explain)\b)", re.IGNORECASE), False),
+        r"|think|understand|remember|teach|explain|set\s+(?:it|that|this|things)\s+up|organi[sz]e|approach)\b)",
+        re.IGNORECASE), False),
     ("code", re.compile(
         r"(?:(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s))how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:patch|fix|correct|repair"
         r"|rewrite|modify"
         r"|change)\b", re.IGNORECASE), False),
     # "Et comment contourner ça avec RefCell ?", "¿Cómo lo arreglo?", "Wie umgehe ich das?": a change to the code.
     ("code", re.compile(
-        r"(?:^(?:et\s+)?comment\s+(?:puis-je\s+|peut-on\s+|on\s+(?:peut\s+)?|faire\s+pour\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger"
+        r"(?:^(?:et\s+)?comment\s+(?:puis-je\s+|peut-on\s+|on\s+(?:peut\s+)?|faire\s+pour\s+|je\s+)?(?:le\s+|la\s+|les\s+)?"
+        r"(?:corrige\b|répare\b|règle\b|contourne\b|corriger"
         r"|contourner|éviter|résoudre|réparer|changer|modifier|réécrire|régler)"
         r"|^(?:y\s+)?¿?\s*c[oó]mo\s+(?:puedo\s+|se\s+puede\s+)?(?:lo\s+|la\s+)?(?:evito|evitar|soluciono|solucionar|cambio"
         r"|cambiar|esquivo|esquivar)"
@@ -1633,11 +1730,15 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|explanation|paragraph|list|table|outline|overview|proof|equation|formula|recurrence|inequality|plan)s?\b)",
         re.IGNORECASE), False),
     ("code", re.compile(r"\b(?:show|give)\s+(?:me\s+|us\s+)?how\s+to\b", re.IGNORECASE), False),
+    # "I have a spreadsheet ... Give me a formula that sums ...": about a spreadsheet, the formula is code.
+    ("code", re.compile(
+        r"\b(?:give|write|make|build|need|want|suggest|show)\s+(?:me\s+|us\s+)?(?:an?|the|some)\s+(?:[\w-]+\s+)?formula\b"
+        r"|\b(?:what|which)\s+formula\s+(?:would|should|could|can|do|does|will)\b", re.IGNORECASE), False),
     # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
     ("code", re.compile(
         # (A change or a computation asked for, not "how can I catch these bugs with tooling?")
-        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:(?:do|can|could|should|would)\s+(?:i|we)|(?:i|we)\s+(?:should|could|can|would"
-        r"|might|need\s+to|have\s+to|ought\s+to))\s+(?:(?:change|fix|make|turn|restructure"
+        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:(?:do|can|could|should|would)\s+(?:i|we)|(?:i|we)(?:\s+(?:should|could|can"
+        r"|would|might|need\s+to|have\s+to|ought\s+to))?)\s+(?:(?:change|fix|make|turn|restructure"
         r"|reorgani[sz]e|refactor"
         r"|convert|rewrite|modify|remove|drop|replace|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round"
         r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange|reorder|rework"
@@ -1774,7 +1875,8 @@ _CONTENT_MATH = re.compile(
 # A question about a given piece of code asks what it does (explain), not a result to work out
 # (rule (b)): "What value does this evaluate to?", "What is the value of y?" after a fenced block.
 _CODE_RESULT = re.compile(
-    r"\b(?:value|values|evaluates?|evaluated|output|outputs|print|prints|printed|returns?|returned|result|log"
+    r"\bwhat\s+(?:is|are|'s)\s+[A-Za-z_]\w*(?:\[[^\]\n]*\]|\([^)\n]*\)|\.\w+)+\s*\?"
+    r"|\b(?:value|values|evaluates?|evaluated|output|outputs|print|prints|printed|returns?|returned|result|log"
     r"|logs|logged|display|displays|contain|contains|hold|holds|end\s+up)\b",
     re.IGNORECASE,
 )
@@ -1860,7 +1962,10 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
         # be simpler here") is a question all the same: prose, or a result when it holds a number.
         for start, body, end in reversed(untyped):
             words = _squeeze(masked, body, end)[0]
-            if _IMPERATIVE.match(words) and (kind := _content_kind(words)) != _PROSE_ROLE:
+            if (
+                _IMPERATIVE.match(words) and not _SAME_AGAIN.match(words)
+                and (kind := _content_kind(words)) != _PROSE_ROLE
+            ):
                 segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
                 break
             if masked[end - 1] not in ".!?" and _UNMARKED_QUESTION.match(words):
@@ -1888,6 +1993,7 @@ def _assemble(
     )
     items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
     context_items = False  # the last unit was context ending with ":" (or an item under it)
+    spec_items = False  # ... and that context was a list of requirements ("Requirements for the tool:")
     for start, end in units:
         body = _skip(masked, start, _BODY_START)
         previous = segments[-1][0] if segments else OTHER
@@ -1909,8 +2015,13 @@ def _assemble(
             continue
         items_detail = False
         under_lead_in, context_items = context_items and is_item, False
+        spec_items = spec_items and under_lead_in
         words = _squeeze(masked, body, end)[0]  # what the guesses below read
         clauses = _clauses(masked, start, body, end, table + _CODE_CONTEXT_CUES if about_code else table)
+        if guess and spec_items and not _strong_request_in(words):
+            # "Requirements for the tool: 1. take a directory ... 2. count lines per extension": what the
+            # program must do, stated before the request for it, asks for nothing itself.
+            clauses = []
         if (
             clauses and previous == OTHER and segments and masked[end - 1] == "?"
             and _weak_only(masked, body, end, table) and not _ADVICE.match(masked, body, end)
@@ -2031,11 +2142,13 @@ def _assemble(
                 # "where it is increasing" is a result; "what the deviation tells us" is prose.
                 math = _RESULT_ROLE if _CONTENT_MATH.search(_DIGITS.sub(" ", words)) else _PROSE_ROLE
                 clauses = [(math if _WH_RESULT.match(words) else _PROSE_ROLE, start, end)]
+            elif _PROSE_ITEM.match(words):
+                clauses = [(_PROSE_ROLE, start, end)]  # "c) geometric meaning of the derivative, in 2 sentences"
             elif _CODE_ITEM.match(words):
                 clauses = [(_PROGRAM_ROLE, start, end)]
             elif (
                 _CONTENT_MATH.search(_DIGITS.sub(" ", words)) or _EXPRESSION.fullmatch(words)
-                or _MATH_NOTATION.fullmatch(words) or _COST_ITEM.match(words)
+                or _MATH_NOTATION.fullmatch(words) or _COST_ITEM.match(words) or _CALCULUS.search(words)
             ):
                 clauses = [(_RESULT_ROLE, start, end)]
         if about_code and not continues:
@@ -2072,6 +2185,8 @@ def _assemble(
         untyped.append((start, body, end))
         # Items after context: "Scores: 72, 85, 90. (a) the mean (b) the range" (not items after a task's items).
         context_items = under_lead_in or not is_item
+        if not is_item:
+            spec_items = masked[end - 1] == ":" and _SPEC_LEAD.search(masked, body, end) is not None
         joins_previous = segments and (start in fence_starts or previous == OTHER or continues or detail)
         if joins_previous:
             segments[-1] = (segments[-1][0], segments[-1][1], end)
@@ -2142,6 +2257,13 @@ def _steps_of_the_code(masked: str, clauses: list[tuple[str, int, int]]) -> list
     return merged
 
 
+_TOPIC_LABEL = re.compile(
+    r"\b(?:question|problem|issue|doubt|puzzle|thing|topic|context|background|situation|scenario|setup|note|frage|problème"
+    r"|pregunta|problema)\s*\Z",
+    re.IGNORECASE,
+)
+
+
 def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, int, int]], table: _Table) -> bool:
     """Whether a unit that opens like a headline is a request without a verb, not a statement or a verb's object.
 
@@ -2156,8 +2278,12 @@ def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, i
     # (An aside in brackets says nothing about the shape: "regex for dates (don't worry about leap years)".)
     if not asks and _MAIN_VERB.match(_PARENTHESES.sub(lambda m: " " * len(m.group()), words), complement):
         return False
-    if after is not None and after.group().endswith(":") and words.rstrip().endswith("?"):
-        return False  # "C++: is vector<bool> a real container?", "Kotlin question: what's ...?": a topic
+    if after is not None and after.group().endswith(":") and (
+        words.rstrip().endswith("?") or _TOPIC_LABEL.search(words, 0, headline.end())
+    ):
+        # "C++: is vector<bool> a real container?", "Kotlin question: what's ...?", "Rust question: the borrow
+        # checker won't let me ...": a topic
+        return False
     if not clauses:
         return True
     # "Shell one-liner, please: count the lines of Python ...": what follows the colon specifies the deliverable.
@@ -2166,6 +2292,11 @@ def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, i
         described and not _strong_cue_in(words, complement, table)
         and not _task_after_joiner(words, complement, table)
     )
+
+
+def _strong_request_in(words: str) -> bool:
+    """Whether `words` asks for something outright: "write", "please", a need, a question mark."""
+    return any(found is not None for found in (_ASKS.search(words), _STRONG_REQUEST.match(words), _WRITE.search(words)))
 
 
 def _task_after_joiner(words: str, start: int, table: _Table) -> bool:
@@ -2252,10 +2383,14 @@ def _list_markers(masked: str) -> dict[int, int]:
         dot = m.start(group) + m.group(group).find(".")
         markers[m.start(group)] = dot if m.group(group).rstrip().endswith(".") else -1
     # "1. Compute x 2. Explain y" on one line: follow the numbering while it stays consecutive.
-    numbered = sorted(p for p in markers if masked[p : p + 2] in ("1.", "1)"))
+    # ("(1) compute ..., (2) explain ...": numbers in brackets too.)
+    numbered = sorted(p for p in markers if masked[p : p + 2] in ("1.", "1)") or masked[p : p + 3] == "(1)")
     if numbered:
         pos, n = numbered[0], 2
-        while step := re.compile(rf"(?<=\s){n}[.)](?=\s)").search(masked, pos):
+        bracketed = masked[pos] == "("
+        while step := re.compile(rf"(?<=\s)\({n}\)(?=\s)" if bracketed else rf"(?<=\s){n}[.)](?=\s)").search(
+            masked, pos
+        ):
             markers[step.start()] = step.start() + len(str(n)) if masked[step.end() - 1] == "." else -1
             pos, n = step.end(), n + 1
     # "(a) define entropy (b) compute H for a fair die (c) why ...": the same for letters.

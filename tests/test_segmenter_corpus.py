@@ -29,14 +29,14 @@ DEV_MISSES = {
     "en-proof-b10z-09", "en-sys-b10z-04", "en-day-b10w-03", "en-day-b10w-05", "en-list-b10w-02", "de-day-b10w-01",
     "en-sys-b10t-01", "en-block-b10t-07", "en-follow-b10r-06", "en-math-b10p-10", "en-day-b10p-05",
     "en-algo-b10p-08", "en-math-b10o-07", "en-day-b10n-07", "en-list-b10n-03", "en-block-b10m-05",
-    "en-algo-b10l-01", "en-sys-b10l-04", "en-sys-b10k-02", "en-sys-b10k-05", "en-block-b10k-07", "en-day-b10j-04",
-    "en-sys-b10j-04", "en-sys-b10j-07", "en-expl-b10j-08", "en-code-b10j-05", "en-block-b10j-01",
-    "en-follow-b10i-11", "en-day-b10i-07", "en-algo-b10i-03", "en-algo-b10i-08", "en-list-b10i-05",
-    "en-list-b10i-08", "en-block-b10i-08", "fr-expl-b10i-02", "es-expl-b10i-02", "es-follow-b10i-02",
-    "en-math-b10-10", "en-day-b10-05", "en-sys-b10-03", "en-block-b10-03", "de-math-b10-02", "es-proof-b10-01",
-    "es-follow-b11c-01", "en-math-b11a-01", "en-day-b11a-03", "fr-proof-b11a-01", "en-day-b11e-01",
-    "en-day-b11e-02", "en-sys-b11e-03", "en-sys-b11d-07", "en-follow-b11d-04", "fr-expl-b11d-02", "en-math-b11b-07",
-    "en-block-b11b-06",
+    "en-algo-b10l-01", "en-sys-b10l-04", "en-sys-b10k-02", "en-sys-b10k-05", "en-block-b10k-07", "en-sys-b10j-04",
+    "en-sys-b10j-07", "en-expl-b10j-08", "en-code-b10j-05", "en-block-b10j-01", "en-follow-b10i-11",
+    "en-day-b10i-07", "en-algo-b10i-03", "en-algo-b10i-08", "en-list-b10i-05", "en-list-b10i-08",
+    "en-block-b10i-08", "fr-expl-b10i-02", "es-expl-b10i-02", "es-follow-b10i-02", "en-math-b10-10",
+    "en-day-b10-05", "en-sys-b10-03", "en-block-b10-03", "de-math-b10-02", "es-proof-b10-01", "es-follow-b11c-01",
+    "en-math-b11a-01", "en-day-b11a-03", "fr-proof-b11a-01", "en-day-b11e-01", "en-sys-b11e-03", "en-sys-b11d-07",
+    "en-follow-b11d-04", "fr-expl-b11d-02", "en-math-b11b-07", "en-block-b11b-06", "en-sys-b11g-06",
+    "en-sys-b11h-03", "en-list-b11i-08", "en-math-b11k-04", "en-sys-b11k-01", "en-sys-b11k-09", "en-block-b11k-08",
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
