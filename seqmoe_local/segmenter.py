@@ -194,9 +194,15 @@ _LANGS = (
     r"|cobol|zig|ocaml|f#|groovy|objective-c|solidity|verilog|vhdl|prolog|racket|vba|html|css|zsh"
     # Libraries and frameworks stand for their language ("plot it in matplotlib", "using pandas").
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
-    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?|(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’]))"
+    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?|(?-i:R|C"
+    r"|Go)(?:['’]s)?(?![\w+#^'’]))"
 )
-_IN_LANG = rf"(?<!\b[^\W\d]\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
+_IN_LANG = (
+    rf"(?<!\b[^\W\d]\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
+    # (Not the real line: "Is it dense in R?", "closed in R^2".)
+    r"(?<!dense\sin\sR)(?<!open\sin\sR)(?<!closed\sin\sR)(?<!bounded\sin\sR)(?<!compact\sin\sR)(?<!complete\sin\sR)"
+    r"(?<!continuous\sin\sR)(?<!convergent\sin\sR)(?<!connected\sin\sR)(?!\^|²|³|\s*\^)"
+)
 # A clause ends at a comma, a semicolon or a joining word (commas inside parentheses aside): a
 # pattern spanning "from here to the language name" must not reach into the next clause
 # ("Find x, then write it in Python").
@@ -216,16 +222,21 @@ _NOTATION = (
 # What "write a ..." must be about to be code.
 # Nouns in the singular or the plural ("the CREATE INDEX statements", "two one-liners").
 _CODE_NOUN = (
-    r"(?:code|(?:function|program|script|(?<!greedy\s)(?<!efficient\s)(?<!numerical\s)method|snippet|regex(?:e)?|regular\s+expression|implementation"
+    r"(?:code|(?:function|program|script|(?<!greedy\s)(?<!efficient\s)(?<!numerical\s)method|snippet"
+    r"|regex(?:e)?|regular\s+expression|implementation"
     r"|(?<!sentence\s)(?<!paragraph\s)(?<!word\s)(?<!words\s)(?<!short\s)(?<!shorter\s)(?<!simple\s)(?<!simpler\s)version"
     r"|unit\s+test|test|one-liner"
     r"|(?:dp|dynamic[- ]programming|brute[- ]force|memoi[sz]ed|recursive|iterative)\s+solution"
     r"|decorator|dataclass|statement|struct|module|component|dockerfile"
-    r"|endpoint|(?:excel|spreadsheet|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
+    r"|endpoint|(?:ci\s+|github\s+actions?\s+)?workflow|(?:makefile|make)\s+target|(?:excel|spreadsheet"
+    r"|sheets)\s+formula|cron\s+(?:job|expression|entry|line)"
     r"|(?:shell\s+|git\s+|terminal\s+)?command|interface|schema|enum|trait|migration|playbook|manifest|stylesheet"
-    r"|(?:config|configuration|yaml|json|compose|docker-compose)\s+file|(?:docker-)?compose\.ya?ml|docker-compose|pipeline|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
-    r"|generator\s+expression|lambda|routine|subroutine|helper|route|handler|middleware|controller|(?:test\s+)?suite|pytest|unittest|junit\s+test|jest\s+test|crontab(?:\s+line)?"
-    rf"|command\s+line|makefile|macro|class(?:e)?|\.?gitignore|\.?dockerignore|alias)s?|quer(?:y|ies)|{_LANGS})(?![\w+#])"
+    r"|(?:config|configuration|yaml|json|compose|docker-compose)\s+file|(?:docker-)?compose\.ya?ml"
+    r"|docker-compose|pipeline|stored\s+procedure|hook|unit\s+tests|(?:list|dict|set)\s+comprehension"
+    r"|generator\s+expression|lambda|routine|subroutine|helper|route|handler|middleware|controller"
+    r"|(?:test\s+)?suite|pytest|unittest|junit\s+test|jest\s+test|crontab(?:\s+line)?"
+    rf"|command\s+line|makefile|macro|class(?:e)?|\.?gitignore|\.?dockerignore|alias)s?|quer(?:y|ies)"
+    rf"|{_LANGS})(?![\w+#])"
     r"(?!\s+(?:lengths?|words?|books?|points?|of\s+conduct)\b)"
 )
 
@@ -324,7 +335,8 @@ def _de_verbs(*lemmas: str) -> str:
     # The infinitive after a modal: "Könnten Sie mir beschreiben, ...", "Kannst du kurz erklären, ...".
     infinitives = [lemma.replace("+", "") for lemma in lemmas]
     parts.append(
-        r"(?:kannst|könntest|können|könnten|würdest|würden|magst|möchtest)\s+(?:du|sie)\s+(?:(?:mir|uns|bitte|noch|kurz|mal"
+        r"(?:kannst|könntest|können|könnten|würdest|würden|magst|möchtest)\s+(?:du|sie)\s+(?:(?:mir|uns|bitte"
+        r"|noch|kurz|mal"
         rf"|einmal|genauer)\s+)*(?:{'|'.join(infinitives)})\b"
     )
     return rf"\b(?:{'|'.join(parts)})"
@@ -336,7 +348,8 @@ ENGLISH = Language(
     cues={
         "solve": (
             # "Correct the count.", "Redo the calculation": the working of a result put right.
-            r"\b(?:correct|fix|redo)\s+(?:the|your|my|this|that)\s+(?:\w+\s+)?(?:count|counting|calculation|computation|proof"
+            r"\b(?:correct|fix|redo)\s+(?:the|your|my|this|that)\s+(?:\w+\s+)?(?:count|counting|calculation"
+            r"|computation|proof"
             r"|derivation|sum|arithmetic|answer|result|math|maths|estimate)\b",
             r"(?<!-)\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
             r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
@@ -345,73 +358,157 @@ ENGLISH = Language(
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             # ("Show by induction that ...", "Show rigorously that ...": the method may come first.)
-            r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,4}?|formally\s+|rigorously\s+|directly\s+|carefully\s+)?that\b",
+            r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,4}?|formally\s+|rigorously\s+|directly\s+"
+            r"|carefully\s+)?that\b",
             # "Show it is bounded", "Show every tree is bipartite": "that" left out.
-            r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+(?:[\w-]+\s+){0,2}[\w-]+|[a-z](?:_\w+)?)\s+(?:is|are"
-            r"|has|have|must|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies|admits|attains)\b",
+            r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+(?:[\w-]+\s+){0,2}[\w-]+"
+            r"|[a-z](?:_\w+)?)\s+(?:is|are"
+            r"|has|have|must|cannot|can|converges?|diverges?|holds?|exists?|satisf(?:y|ies)|contains?|lies"
+            r"|admits|attains)\b",
             r"\bshow\s+(?:that\s+)?(?:[\w-]+\s+){1,3}?(?:is|are)\s+(?:np-hard|np-complete|undecidable|decidable|regular"
-            r"|context-free|countable|uncountable|compact|connected|bounded|irrational|injective|surjective|bijective)\b",
+            r"|context-free|countable|uncountable|compact|connected|bounded|irrational|injective|surjective"
+            r"|bijective)\b",
             # "Show eigenvectors to distinct eigenvalues of A are perpendicular", "Show I - T has a bounded inverse".
-            r"^(?:and\s+|then\s+|now\s+)?show\s+(?!(?:me|us|how|your|all|my|our|what|why|where|which|when|who|each|every|an?"
+            r"^(?:and\s+|then\s+|now\s+)?show\s+(?!(?:me|us|how|your|all|my|our|what|why|where|which|when|who"
+            r"|each|every|an?"
             r"|some|one|the\s+(?:work|working|steps?|output|result|code|calculation|table))\b)"
             r"(?:(?!\b(?:where|which|that|how|when|why|who)\b)[^.?!\n,;:]){1,60}?\s(?:is|are|has|have|must"
-            r"|cannot|can't|converges?|diverges?|holds?|exists?|commutes?|coincides?|agrees?|lies|admits?|attains?|satisf(?:y|ies)"
-            r"|divides?|equals?)\b",
+            r"|cannot|can't|converges?|diverges?|holds?|exists?|commutes?|coincides?|agrees?|lies|admits?"
+            r"|attains?|satisf(?:y|ies)"
+            r"|divides?|equals?|fixes|maps|sends|preserves|defines|induces|generates|spans|separates|determines"
+            r"|implies)\b",
             # "Show sqrt2 + sqrt3 cant be rational": a claim about a formula, "that" left out.
             r"\bshow\s+(?=[^.?!\n]{0,40}?[\d^√=<>+*/])(?!(?:me|us|how|your|all|the|my|our|this|that)\b)"
-            r"[^.?!\n]{0,40}?\b(?:is|are|isn't|aren't|can't|cannot|can\s+never|must|divides|converges|diverges|holds)\b",
+            r"[^.?!\n]{0,40}?\b(?:is|are|isn't|aren't|can't|cannot|can\s+never|must|divides|converges|diverges"
+            r"|holds)\b",
             # "0.625 as a simplified fraction pls": a number to write in another form.
             r"^\s*[-+]?(?:\d[\d,]*)?\.?\d+\s*%?\s+(?:as|in|to|into)\s+" + _NOTATION,
             # "turn that into a % and keep one digit after the point": the result rewritten.
-            r"\b(?:turn|convert|change|make|put|write|express)\s+(?:that|it|this|the\s+(?:result|answer|number|value|total))\s+"
+            r"\b(?:turn|convert|change|make|put|write|express)\s+(?:that|it|this|the\s+(?:result|answer|number"
+            r"|value|total))\s+"
             r"(?:as|in|to|into)\s+" + _NOTATION,
             # "turn 0.625 into a fraction in lowest terms"
             r"\b(?:turn|change|make|put|write|express)\s+[-+]?(?:\d[\d,]*)?\.?\d+(?:/\d+)?\s*%?\s+(?:as|in|to|into)\s+"
             + _NOTATION,
             # "split a 187.40 bill between 4 ppl": a share to work out.
-            r"\b(?:split|divide|share)\s+(?:an?\s+|the\s+|my\s+|our\s+|this\s+)?(?:[$€£]?\d[\d.,]*\s*[$€£]?\s+)?(?:[\w-]+\s+){0,2}?"
-            r"(?:bill|check|cost|costs|rent|total|amount|sum|budget|pizza|cake|profit|prize|tip|fee|fees|expenses|winnings"
+            r"\b(?:split|divide|share)\s+(?:an?\s+|the\s+|my\s+|our\s+"
+            r"|this\s+)?(?:[$€£]?\d[\d.,]*\s*[$€£]?\s+)?(?:[\w-]+\s+){0,2}?"
+            r"(?:bill|check|cost|costs|rent|total|amount|sum|budget|pizza|cake|profit|prize|tip|fee|fees"
+            r"|expenses|winnings"
             r"|inheritance)\s+(?:between|among|amongst|by|into|evenly|equally|fairly|in)\b",
             # "given an int array get the LIS length in n log n time": a quantity to work out.
             r"(?<!\bto\s)(?<!\bi\s)(?<!\bwe\s)(?<!\byou\s)(?<!\bcan\s)(?<!\bhow\s)\bget\s+the\s+(?:[\w-]+\s+){0,2}?(?:length|count"
             r"|number|sum|total|maximum|minimum|max|min|size|probability|area|volume|distance|median|mean|average)"
-            r"\b(?!\s+(?:of|from|in)\s+(?:a|the|my|this)\s+(?:list|array|string|column|table|file|dict|dataframe|vector)\b)",
+            r"\b(?!\s+(?:of|from|in)\s+(?:a|the|my|this)\s+(?:list|array|string|column|table|file|dict"
+            r"|dataframe|vector)\b)",
             # "Give a 2x2 example.", "Construct a counterexample": an object with a property, to come up with.
-            r"\b(?:give|find|construct|produce|exhibit)\s+(?:me\s+)?(?:an?|one)\s+(?:explicit\s+|concrete\s+|simple\s+|small\s+)?"
+            r"\b(?:give|find|construct|produce|exhibit)\s+(?:me\s+)?(?:an?|one)\s+(?:explicit\s+|concrete\s+"
+            r"|simple\s+|small\s+)?"
             r"(?:\d+\s*[x×]\s*\d+\s+(?:example|matrix|matrices|counter-?example)|counter-?example)\b",
             # "Describe the algorithm and prove its correctness.": the design asked for, with its proof.
-            r"\bdescribe\s+(?:the|your|such\s+an?)\s+(?:\w+\s+)?(?:algorithm|procedure|construction|data\s+structure)\s+and\s+"
+            r"\bdescribe\s+(?:the|your|such\s+an?)\s+(?:\w+\s+)?(?:algorithm|procedure|construction"
+            r"|data\s+structure|method"
+            r"|approach|strategy|scheme)\s+and\s+"
             r"(?:prove|analy[sz]e|show|bound|justify)\b",
             # "is it linear or linearithmic in the worst case?": a growth rate settled.
-            r"\b(?:is|are)\s+(?:it|this|that|they|these)\s+(?:really\s+|actually\s+)?(?:linear|quadratic|cubic|logarithmic"
+            r"\b(?:is|are)\s+(?:it|this|that|they|these)\s+(?:really\s+|actually\s+)?(?:linear|quadratic|cubic"
+            r"|logarithmic"
             r"|linearithmic|polynomial|exponential|sublinear|superlinear|constant[- ]time|O\()",
             # "decide in linear time whether it is bipartite": a decision procedure to design.
-            r"\bdecide\s+(?:in\s+(?:linear|polynomial|quadratic|logarithmic|constant|sublinear|O\([^)]*\))\s+time|efficiently"
+            r"\bdecide\s+(?:in\s+(?:linear|polynomial|quadratic|logarithmic|constant|sublinear"
+            r"|O\([^)]*\))\s+time|efficiently"
             r"|algorithmically)\s+(?:whether|if)\b",
             # "..., and is there a closed form that avoids the loop?": a formula to find.
             r"\b(?:is\s+there|does\s+(?:it|this|that)\s+have|find|give)\s+(?:a|an)\s+"
             r"(?:closed[- ]form|explicit\s+formula"
             r"|formula\s+for)\b",
             # "bake at 180°C; what's that in Fahrenheit?": a quantity in other units.
-            r"\bwhat(?:'s|\s+is|\s+are)\s+(?:that|this|it|those|these)\s+in\s+(?:degrees\s+)?(?:fahrenheit|celsius|kelvin|miles"
-            r"|km|kilomet(?:re|er)s|met(?:re|er)s|feet|inches|cm|centimet(?:re|er)s|pounds|lbs|kg|kilos|kilograms|ounces|oz"
-            r"|grams|lit(?:re|er)s|gallons|cups|ml|dollars|euros|yen|hours|minutes|seconds|days|weeks|months|years|binary"
+            r"\bwhat(?:'s|\s+is|\s+are)\s+(?:that|this|it|those|these)\s+in\s+(?:degrees\s+)?(?:fahrenheit"
+            r"|celsius|kelvin|miles"
+            r"|km|kilomet(?:re|er)s|met(?:re|er)s|feet|inches|cm|centimet(?:re|er)s|pounds|lbs|kg|kilos"
+            r"|kilograms|ounces|oz"
+            r"|grams|lit(?:re|er)s|gallons|cups|ml|dollars|euros|yen|hours|minutes|seconds|days|weeks|months"
+            r"|years|binary"
             r"|hex(?:adecimal)?|decimal|percent|mph|km/h)\b",
             # "What does each of the other four pay?": a share worked out.
-            r"\bwhat\s+(?:does|do|did|will|would|should)\s+(?:each|every\s*one|everybody|each\s+person|each\s+of\s+(?:us|them|the\s+"
+            r"\bwhat\s+(?:does|do|did|will|would|should)\s+(?:each|every\s*one|everybody|each\s+person"
+            r"|each\s+of\s+(?:us|them|the\s+"
             r"(?:\w+\s+){0,3}?\w+))\s+(?:pay|owe|get|receive|earn|save|spend|contribute|chip\s+in|put\s+in)\b",
             # "(i) Order 3/4, 5/8, 2/3 and 7/12 from smallest to largest.": numbers put in order.
             r"^(?:order|sort|rank|arrange)\s+(?=[-\d(])",
+            # A result named as a deliverable: "I'd love a proof via Cantor's diagonal trick that ...", "plus a note on
+            # its time complexity", "I'd love to see the solution of 2x^2 - 7x + 3 = 0".
+            r"\b(?:an?|some)\s+(?:short\s+|brief\s+|quick\s+|formal\s+|rigorous\s+|full\s+|clean\s+)?(?:proof"
+            r"|derivation)"
+            r"\s+(?:of|that|via|by|using|for|showing)\b",
+            r"\ba\s+(?:short\s+|brief\s+|quick\s+)?(?:note|word|comment)\s+on\s+(?:its|the|their)\s+(?:time\s+"
+            r"|space\s+)?"
+            r"(?:complexity|running\s+time|runtime|cost|big[- ]?o)\b",
+            r"\b(?:i['’]d|i\s+would)\s+(?:love|like)\s+to\s+(?:see|get|have|know)\s+(?:the\s+)?(?:solution"
+            r"|answer|value|result"
+            r"|roots?)s?\b",
+            r"\b(?:i['’]d|i\s+would)\s+(?:love|like)\s+to\s+know\s+(?:what|how\s+much|how\s+many"
+            r"|how\s+long)\b(?=[^.?!\n]*\d)",
+            r"\bfigure\s+(?:the|out)\b",
+            r"\bsketch\s+(?:the|a|its|an|your)\s+(?:\w+\s+)?(?:proof|argument|derivation)\b",
+            r"\blocate\s+(?:its|the|all)\s+(?:\w+\s+)?(?:(?:stationary|critical|turning|inflection|fixed"
+            r"|extreme|extremal)"
+            r"\s+points?|roots|zeros|maxima|minima)\b",
+            r"\b(?:say|state|determine|decide|tell\s+(?:me|us))\s+(?:which|whether"
+            r"|if)\s+(?:\w+\s+){0,3}?(?:(?:are|is)\s+|\w+['’]s\s+)"
+            r"(?:local\s+|global\s+)?"
+            r"(?:maxima|minima|maximum|minimum|max|min|convergent|divergent|continuous|differentiable|invertible|prime"
+            r"|rational|irrational|even|odd|increasing|decreasing|bounded|injective|surjective|bijective)\b",
+            # "What does 7! equal?", "What do the three come to?": a value.
+            r"\bwhat\s+(?:does|do|would|will)\s+[^?\n]{1,40}?\s+(?:equal|come\s+(?:to|out\s+to)|add\s+up\s+to"
+            r"|amount\s+to"
+            r"|total)\b",
+            # "And with quarterly compounding?", "How about if the interest is compounded monthly?": the sum again.
+            r"^(?:and\s+|so\s+)?(?:(?:what|how)\s+about\s+(?:if\s+|with\s+|for\s+)?|(?:with|for|if"
+            r"|at)\s+)(?:the\s+)?(?:\w+\s+){0,3}?"
+            r"(?:compound\w*|interest|rates?|payments?|discount|tax|tip|salary|wages?)\b",
+            # "Redo it and show each step." after a wrong result: worked out again (not "Redo it in Go").
+            r"^(?:ok(?:ay)?,?\s+|so\s+|please\s+|then\s+)?redo\s+(?:it|that|this)\b(?!\s+(?:for|with|in|using|as)\b)",
+            # "Which integers are they?" after givens: values to find.
+            r"^which\s+(?:numbers?|integers?|values?|ones|digits|primes?|fractions?|angles?)\s+(?:are"
+            r"|is)\s+(?:they|it|those|these)\b",
+            # "scale that up pls" after a recipe.
+            r"\bscale\s+(?:that|it|this|the\s+recipe|everything|them|the\s+amounts?|the\s+quantities)\s+(?:up|down)\b",
+            # "Back your answer up, either by proof or ...", "True or false, with proof: ...": settled by proof.
+            r"\bback\s+(?:it|that|this|your\s+(?:answer|claim))\s+up\b|^true\s+or\s+false\b",
+            # "... — what are the new amounts?" after a recipe scaled.
+            r"\bwhat\s+(?:are|is|will\s+be|would\s+be)\s+the\s+new\s+(?:amounts?|quantities|values?|totals?"
+            r"|prices?|measurements"
+            r"|numbers|dimensions|costs?)\b",
+            r"\b(?:establish|verify)\s+(?:that|the|its|whether|(?:convergence|divergence|uniqueness|existence)\s+of)\b",
+            r"\bif\s+you\s+(?:could\s+)?(?:also\s+)?(?:proved|computed|calculated|worked\s+out|derived)\b",
+            r"^(?:is|are)\s+[^?\n]{0,50}?\b[OΘΩ]\([^)\n]*\)\s*\?",
+            r"^return\s+(?:the\s+)?(?:size|length|number|count|sum|maximum|minimum|max|min|value|index)\s+of\b"
+            r"(?![^.?!\n]*\b(?:in|using)\s+" + _LANGS + r")",
+            r"\bdesign\s+(?:it|this|that|one|such\s+an?\s+\w+)\b",
+            r"\bjustify\s+(?:rigorously|formally)\s+that\b",
+            # "ok and what if the rate is 4.5% instead": the same sum on other numbers.
+            r"\bwhat\s+if\b[^?\n.]*?\d",
+            # "suggest a pool size": a number to settle on.
+            r"\b(?:suggest|recommend|propose|pick|choose)\s+(?:an?|the)\s+(?:good\s+|sensible\s+|reasonable\s+"
+            r"|suitable\s+"
+            r"|better\s+|new\s+)?(?:[\w-]+\s+)?(?:size|value|number|count|limit|threshold|timeout)\b",
+            # "For each of the following, say whether it is O(n), O(n log n) or O(n^2):"
+            r"\bsay\s+whether\s+(?:it|each|they)\s+(?:is|are|runs?\s+in)\s+(?:in\s+)?(?:O\(|Θ\(|linear"
+            r"|polynomial|quadratic)",
             # "rough memory math pls": the arithmetic itself asked for.
             r"^(?:(?:and|also|plus|some|a\s+bit\s+of|the|quick|rough|rough\s+and\s+ready"
             r"|back[- ]of[- ]the[- ]envelope)\s+)*"
-            r"(?:[\w-]+\s+)?(?:math|maths|arithmetic|numbers|estimate|calculation)s?\s*,?\s*(?:please|too|also|as\s+well)?"
+            r"(?:[\w-]+\s+)?(?:math|maths|arithmetic|numbers|estimate|calculation)s?\s*,?\s*(?:please|too|also"
+            r"|as\s+well)?"
             r"\s*[.!?]*$",
             # "What quantities should I use now?" after a recipe: amounts to work out.
-            r"\bwhat\s+(?:amounts?|quantities|quantity|measurements|proportions)\s+(?:of\s+[\w-]+\s+)?(?:should|do|would|will"
+            r"\bwhat\s+(?:amounts?|quantities|quantity|measurements|proportions)\s+(?:of\s+[\w-]+\s+)?(?:should"
+            r"|do|would|will"
             r"|must)\s+(?:i|we|you)\s+(?:use|need|buy|add|get|take|put\s+in|mix|measure(?:\s+out)?|weigh(?:\s+out)?)\b",
             # "What's the best, average and worst case of insertion sort?": a cost.
-            r"\bwhat(?:'s|’s|\s+is|\s+are)\s+the\s+(?:[\w,-]+\s+){0,4}?cases?\s+(?:running\s+time\s+|complexity\s+)?(?:of|for)\b",
+            r"\bwhat(?:'s|’s|\s+is|\s+are)\s+the\s+(?:[\w,-]+\s+){0,4}?cases?\s+(?:running\s+time\s+"
+            r"|complexity\s+)?(?:of|for)\b",
             # Arithmetic on numbers given: "Add 2/3 and 5/6", "Multiply 12 by 7", "Add up 3, 4 and 5".
             r"(?<!s\s)\b(?:add|subtract|multiply|divide|sum|total|average|double|halve|square|cube|negate)\s+(?:up\s+)?"
             r"(?:together\s+)?(?:the\s+numbers\s+)?[-\d(√]",
@@ -420,16 +517,20 @@ ENGLISH = Language(
             # "Establish a bijection", "Exhibit a counterexample", "Enumerate the subsets".
             r"\b(?:establish|exhibit|enumerate|tabulate|tally)\s+(?:an?|the|all|each|every|its|their|that|whether)\b",
             # Coming up with something to a specification: an algorithm, a structure, a bound.
-            r"\b(?:come\s+up\s+with|think\s+of|invent)\s+(?:an?|some)\s+(?:[\w()^+*/,-]+\s+){0,3}?(?:algorithm|data\s+structure"
+            r"\b(?:come\s+up\s+with|think\s+of|invent)\s+(?:an?|some)\s+(?:[\w()^+*/,-]+\s+){0,3}?(?:algorithm"
+            r"|data\s+structure"
             r"|structure|scheme|method|design"
-            r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence|function)\b",
+            r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence"
+            r"|function)\b",
             # ... or anything with a cost to meet: "Come up with a way to keep the last k readings ... in O(1)".
             r"\b(?:come\s+up\s+with|think\s+of|invent|devise|find)\s+(?:an?|some)\s+[^.?!\n]*?\bO\(",
             # Saying a result: "state its running time", "report the answer", "fill in the table and read off ...".
-            r"\b(?:state|report|give|tell\s+(?:me|us))\s+(?:its|the|their|your|an?)\s+"
+            r"\b(?:state|report|give(?:\s+me|\s+us)?|tell\s+(?:me|us))\s+(?:its|the|their|your|an?)\s+"
             r"(?!(?:[\w-]+\s+)?" + _LANGS + r"(?![\w+#]))"
             r"(?:[\w-]+\s+){0,2}?(?:running\s+time|runtime"
-            r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability|order\s+of\s+growth"
+            r"|(?:time\s+|space\s+)?complexity|bound|value|values|result|answer|number|cost|probability"
+            r"|order\s+of\s+growth"
+            r"|gradient|slope|intercept|equation|coordinates|roots|zeros|vertex|maximum|minimum|mean|median|variance"
             r"|big-?o|asymptotics?"
             r"|recurrence|closed\s+form|solution)\b",
             r"\bfill\s+in\s+(?:the|this|that|a|each|every|all)\s+(?:[\w-]+\s+){0,2}?(?:table|grid|blanks?|gaps?|cells?"
@@ -440,23 +541,28 @@ ENGLISH = Language(
             # Running an algorithm by hand on given data: "Trace Kruskal's algorithm on ...", "Simulate the first
             # three iterations of Newton's method", "Hand-run Dijkstra from A".
             r"\b(?:trace|simulate|hand-?run|dry-?run|execute|run|apply|carry\s+out|perform|retrace)\s+(?:through\s+)?"
-            r"(?:[\w'’-]+\s+){0,4}?(?:algorithm|method|procedure|iterations?|steps?|rounds?|passes|recursion|elimination"
+            r"(?:[\w'’-]+\s+){0,4}?(?:algorithm|method|procedure|iterations?|steps?|rounds?|passes|recursion"
+            r"|elimination"
             r"|search|sort|traversal|bfs|dfs|coding|encoding|rule|theorem|formula|test|criterion)\b",
             # The cost of code asked about: "How does its running time grow with n?"
             r"\bhow\s+(?:does|do|will|would)\b[^.?!\n]*\b(?:running\s+time|runtime|complexity|number\s+of\s+calls)\b"
             r"[^.?!\n]*\b(?:grow|grows|scale|scales|increase|increases)\b",
-            r"\bhow\s+(?:many|much|far|long|fast|slow|often|big|large|old|likely|expensive|cheap|heavy|tall|wide|deep|high"
+            r"\bhow\s+(?:many|much|far|long|fast|slow|often|big|large|old|likely|expensive|cheap|heavy|tall"
+            r"|wide|deep|high"
             r"|hot|cold)\b",
             # "What will I pay per month?", "What do you get for 2^20?": a quantity asked for.
-            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?!you\s+weigh\b)(?:(?!(?:change|fix|add|remove|edit|modify|replace"
+            r"\bwhat\s+(?:will|would|do|does|did|should|can)\s+(?!you\s+weigh\b)(?:(?!(?:change|fix|add|remove"
+            r"|edit|modify|replace"
             r"|alter|do)\b)"
             r"[\w'’-]+\s+){1,3}?(?:pay|owe|cost|earn"
-            r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear|receive|score|get"
+            r"|save|spend|weigh|end\s+up\s+with|have\s+left|make|take\s+home|bring\s+home|net|gross|clear"
+            r"|receive|score|get"
             r"|get\s+back|need\s+to\s+(?:save|pay|earn|score|sell|run|walk|drive))\b",
             r"\bwhat\s+(?:do|does|would|will)\s+(?:you|i|we|it|that|this)\s+(?:get|give|come\s+to|equal)\b"
             + _SAME_CLAUSE + r"\d",
             # "Give the domain of f": a result, like "find"; "Give a proof" is further below.
-            r"\bgive\s+(?:the|its|their)\s+(?:\w+\s+)?(?:domain|range|values?|inverse|derivative|period|amplitude|roots?"
+            r"\bgive\s+(?:the|its|their)\s+(?:\w+\s+)?(?:domain|range|values?|inverse|derivative|period"
+            r"|amplitude|roots?"
             r"|zeros?|solutions?|answer|result|kernel|image|limit|coordinates|asymptotes?|vertex|intercepts?)\b",
             # "Must sum a_n/n converge?": a yes/no settled by proof.
             r"^(?:is|are|does|do|must|can|will)\b[^?\n]*\b(?:converge|diverge)s?\b",
@@ -466,14 +572,17 @@ ENGLISH = Language(
             # a verb of holding, in a question).
             r"^(?=[^?\n]*\b(?:results?|statements?|claims?|theorems?|lemmas?|propositions?|corollary|conjectures?"
             r"|bounds?|inequalit(?:y|ies)|identit(?:y|ies)|equalit(?:y|ies)|formulas?|estimates?|propert(?:y|ies)"
-            r"|conclusions?|converse|assertions?|implications?|equivalences?)\b)(?=[^?\n]*\b(?:hold|holds|remain|remains"
+            r"|conclusions?|converse|assertions?|implications?|equivalences?)\b)(?=[^?\n]*\b(?:hold|holds"
+            r"|remain|remains"
             r"|stay|stays|true|false|valid|correct|right|wrong|tight|sharp|optimal|apply|applies|extend|extends"
             r"|generali[sz]es?|survive|survives|carry\s+over"
             r"|go\s+through|goes\s+through)\b)(?:is|are|does|do|will|would|must|can|could|was|were|and|but|so|then"
             r"|what\s+if|if)\b[^?\n]*\?",
             # ... and whether a method still works: "Would the algorithm still terminate if ...?"
-            r"^(?:is|are|does|do|will|would|must|can|could)\b(?=[^?\n]*\b(?:algorithm|argument|proof|method|construction"
-            r"|reduction|procedure|approach)\s+(?:[\w-]+\s+)?(?:still|also|even|then)\s+(?:hold|holds|work|works|terminate"
+            r"^(?:is|are|does|do|will|would|must|can|could)\b(?=[^?\n]*\b(?:algorithm|argument|proof|method"
+            r"|construction"
+            r"|reduction|procedure|approach)\s+(?:[\w-]+\s+)?(?:still|also|even|then)\s+(?:hold|holds|work"
+            r"|works|terminate"
             r"|terminates|converge|converges|succeed|succeeds|apply|applies|go\s+through|run\s+in|give|gives|yield"
             r"|yields|be\s+(?:correct|valid|optimal))\b)[^?\n]*\?",
             # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
@@ -484,15 +593,19 @@ ENGLISH = Language(
             # (Not the notion of one: "What's the intuition behind eigenvalues?", "What is the point of a mean?")
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
             r"(?!(?:intuition|idea|meaning|point|significance|purpose|role|concept|notion|definition|reasoning|logic"
-            r"|motivation|rationale)\b)(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area|volume|perimeter|derivative"
+            r"|motivation|rationale)\b)(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area"
+            r"|volume|perimeter|derivative"
             r"|integral|limit|average|mean|median|mode|remainder|speed|velocity|distance|pace|rate|total|cost"
             r"|price|percentage|complexity|running\s+time|bound|number|determinant|rank|eigenvalues?|slope|chance|odds"
-            r"|payments?|instal(?:l)?ments?|balance|tip|fee|bill|profit|loss|revenue|discount|savings|share|change\s+due"
+            r"|payments?|instal(?:l)?ments?|balance|tip|fee|bill|profit|loss|revenue|discount|savings|share"
+            r"|change\s+due"
             r"|likelihood|big[- ]?o|(?:extra|additional|auxiliary)\s+space|space\s+(?:complexity|usage|cost|overhead)"
             r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation"
-            r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average|worst-case)\s+(?:time|cost))\b",
+            r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average"
+            r"|worst-case)\s+(?:time|cost))\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
-            r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|smarter|preferable|advisable|sensible|worth|ok|okay|safe"
+            r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|smarter|preferable|advisable|sensible"
+            r"|worth|ok|okay|safe"
             r"|make\s+(?:more\s+)?sense"
             r"|a\s+good\s+idea|normal|common|usual"
             r"|typical|healthy|fine|legal|bad)\b)"
@@ -500,41 +613,50 @@ ENGLISH = Language(
             # "What percentage ...?", "What score do I need ...?": a quantity asked for.
             r"\bwhat\s+(?:[\w-]+\s+)?(?:percentage|percent|fraction|proportion|share|distance|speed|price|amount"
             r"|score|grade|temperature|weight)\b",
-            rf"\btell\s+(?:me|us)\s+(?:what|which|whether|if|how\s+much|how\s+many|each|the|my|our|every(?:one|body)['’]s)\b"
+            rf"\btell\s+(?:me|us)\s+(?:what|which|whether|if|how\s+much|how\s+many|each|the|my|our|every(?:one"
+            rf"|body)['’]s)\b"
             rf"{_SAME_CLAUSE}\d",
             r"\blist\s+(?:all|the)\s+(?:\w+\s+)?(?:primes?|numbers?|divisors?|factors?|solutions?|roots?|subsets?"
             r"|permutations?|combinations?)\b",
             r"\b(?:suggest|propose|find|give)\s+an?\s+(?:\w+\s+)?(?:schedule|rotation|plan|split|allocation|assignment"
             r"|arrangement)\b",
-            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?!(?:spreadsheet|excel|sheets|google)\b)(?:\w+\s+)?"
+            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+an?\s+(?!(?:spreadsheet|excel|sheets"
+            r"|google)\b)(?:\w+\s+)?"
             r"(?:formula|equation|estimate|derivation|proof|bound)\b",
-            r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
+            r"\b(?:insert|delete|remove|push|pop)\s+(?:the\s+(?:keys|values"
+            r"|numbers)\s+)?\d[\d,\s]*(?:and\s+\d+\s+)?(?:into|from|in|onto)\b",
             # "Which is the better deal?": comparing quantities, not merits.
-            r"(?:^|(?<=,\s)|(?<=\bme\s)|(?<=\bus\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger|largest|smaller|smallest|bigger"
+            r"(?:^|(?<=,\s)|(?<=\bme\s)|(?<=\bus\s))which\b(?=[^.?!\n]*\b(?:deal|cheaper|cheapest|larger"
+            r"|largest|smaller|smallest|bigger"
             r"|biggest|greater|greatest|heavier|heaviest)\b|[^.?!\n]*\b(?:pays|costs?|earns?|saves?)\s+(?:the\s+)?"
             r"(?:most|least|more|less)\b)",
             # "Will I run out at this rate?", "Do we have enough?": a yes/no settled by calculation.
             r"^(?:will|would|do|does|can|could|is|are)\s+(?:i|we|you|it|they|there|that|this)\b[^.?!\n]*?\b(?:run\s+out"
             r"|enough|in\s+time|afford|exceed|break\s+even)\b",
-            r"\bwrite\s+(?:\S+\s+){1,4}?(?:as|in)\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|product|sum|binary|octal"
+            r"\bwrite\s+(?:\S+\s+){1,4}?(?:as|in)\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage"
+            r"|product|sum|binary|octal"
             r"|hexadecimal|hex|base\s+\d+|roman\s+numerals|scientific\s+notation"
             r"|power|polynomial|mixed\s+number)\b",
             # Not "write a regular expression" nor "write a Google Sheets formula": those are code.
-            r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?!(?:\w+\s+){0,2}?(?:regular\s|excel\b|google\b|spreadsheet\b|sheets\b))"
+            r"\bwrite\s+(?:down\s+)?(?:the|an?)\s+(?!(?:\w+\s+){0,2}?(?:regular\s|excel\b|google\b"
+            r"|spreadsheet\b|sheets\b))"
             r"(?:\w+\s+){0,2}?(?:equation|formula|recurrence|expression|inequality|proof|closed\s+form)s?\b",
             r"\b(?:check|decide|verify|test|determine)\s+(?:whether|if|that)\b",
             r"\b(?:order|sort|arrange|rank)\s+(?:these|the\s+following|them)\b",
-            r"\b(?:order|sort|arrange|rank|put)\s+(?:\w+\s+){0,3}?in\s+(?:increasing|decreasing|ascending|descending)\s+order\b",
+            r"\b(?:order|sort|arrange|rank|put)\s+(?:\w+\s+){0,3}?in\s+(?:increasing|decreasing|ascending"
+            r"|descending)\s+order\b",
             # "can you do the induction properly": a proof or a sum carried out.
             r"\bdo\s+(?:the|a|an)\s+(?:\w+\s+)?(?:induction|proof|calculation|computation|derivation|integral)\b",
             # "Locate a value x in O(n) comparisons": a search to design.
-            r"\blocate\s+(?:a|an|the)\s+(?:given\s+)?(?:value|element|key|item|target|number|minimum|maximum|root|peak)\b",
+            r"\blocate\s+(?:a|an|the)\s+(?:given\s+)?(?:value|element|key|item|target|number|minimum|maximum"
+            r"|root|peak)\b",
             # "And what would the running time be then?": a cost.
             r"\bwhat\s+(?:would|will|is|was)\s+(?:the|its)\s+(?:running\s+time|runtime|complexity|cost|bound)\b",
             r"^gesucht\s+(?:ist|sind)\s+(?!(?:eine?[nmrs]?|der|die|das)\b)",
             r"\b(?:prueb[ae]|demuestr[ae])\s*,\s*[^,.?!\n]{1,40},\s*que\b",
             # Coming up with an algorithm is solving; describing a known one is explaining.
-            r"\b(?:give|present|propose|describe|outline|sketch|suggest)(?:\s+and\s+(?:analy[sz]e|prove|justify|implement))?"
+            r"\b(?:give|present|propose|describe|outline|sketch|suggest)(?:\s+and\s+(?:analy[sz]e|prove|justify"
+            r"|implement))?"
             r"\s+an?\s+(?:[\w()^+*/,-]+\s+){0,4}?"
             r"(?:algorithm|data\s+structure|procedure|scheme|strategy|protocol|reduction)\b",
             # A strategy in a puzzle or a game is found, not recalled: "Describe the strategy.", "Give a winning
@@ -542,70 +664,88 @@ ENGLISH = Language(
             # (not a design pattern: "Describe the strategy pattern").
             r"\b(?:give|describe|outline|sketch|state|find|exhibit|present)\s+(?:the|your|an?|such\s+an?|that)\s+"
             r"(?:(?:optimal|winning|best|weighing|general)\s+)?strateg(?:y|ies)\b(?!\s+(?:pattern|design)\b)",
-            r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction|reduction|bijection"
+            r"\bgive\s+(?:an?\s+|the\s+)?(?:\w+\s+){0,2}?(?:counter-?example|graph|bound|proof|construction"
+            r"|reduction|bijection"
             r"|closed\s+form|sequence|matrix|instance)\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+of\b",
             r"\bgive\s+an?\s+(?:\w+\s+)?example\s+(?:showing|to\s+show|that\s+shows|which\s+shows)\b",
-            r"\b(?:sketch|outline|provide|present|write(?:\s+(?:up|down|out))?)\s+(?:me\s+)?(?:an?|the)\s+(?:[\w-]+\s+)?proof\b",
+            r"\b(?:sketch|outline|provide|present|write(?:\s+(?:up|down|out))?)\s+(?:me\s+)?(?:an?"
+            r"|the)\s+(?:[\w-]+\s+)?proof\b",
             # "What greedy rule maximizes total profit?": a rule or a choice that is best is found, not recalled.
-            r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:rule|strategy|order|ordering|choice|policy|schedule|value|split)\s+"
+            r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:rule|strategy|order|ordering|choice|policy|schedule"
+            r"|value|split)\s+"
             r"(?:maximi[sz]es|minimi[sz]es|optimi[sz]es|guarantees|achieves|wins|is\s+optimal)\b",
             # "And does it still run in O(n) if there are duplicates?": a cost settled by analysis.
             r"^(?:and\s+|but\s+|so\s+)?(?:does|do|is|will|would|can|could)\b[^?\n]*\b(?:in|within|take|takes)\s+O\(",
             # Arithmetic on a recipe or a plan: "scale it to 7 people", "Scale the recipe up by 1.5".
-            r"\b(?:scale|resize|adjust|convert)\s+(?:it|this|that|them|the\s+[\w-]+)\s+(?:up\s+|down\s+)?(?:to|for|by)\s+\d",
+            r"\b(?:scale|resize|adjust|convert)\s+(?:it|this|that|them|the\s+[\w-]+)\s+(?:up\s+|down\s+)?(?:to"
+            r"|for|by)\s+\d",
             # "And if the interest is compounded monthly?": the same sum under a changed term.
             r"^and\s+(?:if|with|for|when)\b[^?\n]*\b(?:interest|rate|compounded|discount|tax|probability|price|cost|fee"
             r"|salary|speed|odds)\b",
             # "is 221 prime" (no question mark): a property of a number, settled by calculation.
-            r"^(?:is|are)\s+(?:\d[\d,.]*|the\s+number\s+\d+)\s+(?:a\s+)?(?:prime|even|odd|divisible|(?:a\s+)?perfect\s+square"
+            r"^(?:is|are)\s+(?:\d[\d,.]*|the\s+number\s+\d+)\s+(?:a\s+)?(?:prime|even|odd|divisible"
+            r"|(?:a\s+)?perfect\s+square"
             r"|square|rational|irrational)\b",
             # "adjust the quantities", "scale the recipe": amounts worked out again.
-            r"\b(?:adjust|scale|rescale|recalculate|convert)\s+(?:the\s+|all\s+the\s+|my\s+)?(?:quantities|amounts|recipe"
+            r"\b(?:adjust|scale|rescale|recalculate|convert)\s+(?:the\s+|all\s+the\s+|my\s+)?(?:quantities"
+            r"|amounts|recipe"
             r"|ingredients|measurements|portions)\b",
             # "Reduce HALT to E-ACCEPT and conclude that ...": a reduction and its consequence, proved.
             r"\breduce\s+\S+\s+to\s+\S",
             r"\bconclude\s+that\b",
             # "Bound the amortized cost of ...": a bound proved.
-            r"\bbound\s+(?:the|its|their|this|that)\s+(?:[\w-]+\s+){0,2}?(?:cost|time|number|size|error|probability|depth"
+            r"\bbound\s+(?:the|its|their|this|that)\s+(?:[\w-]+\s+){0,2}?(?:cost|time|number|size|error"
+            r"|probability|depth"
             r"|height|sum|value|norm)\b",
             # "Give that result in engineering notation, three significant figures.": a number rewritten.
-            r"\b(?:give|write|express|state|put)\s+(?:that|the|this|your|it)\s+(?:(?:result|answer|number|value)\s+)?(?:in|as"
-            r"|to)\s+(?:\w+\s+)?(?:notation|form|decimals?|fraction|percent(?:age)?|significant\s+figures|decimal\s+places"
+            r"\b(?:give|write|express|state|put)\s+(?:that|the|this|your|it)\s+(?:(?:result|answer|number"
+            r"|value)\s+)?(?:in|as"
+            r"|to)\s+(?:\w+\s+)?(?:notation|form|decimals?|fraction|percent(?:age)?|significant\s+figures"
+            r"|decimal\s+places"
             r"|units?)\b",
             # "show subset-sum reduces to partition": a reduction or relation proved.
             r"\bshow\s+(?:that\s+)?[\w-]+\s+(?:reduces|implies|equals|divides|dominates|is\s+reducible)\b",
             # "Build a DFA for binary strings with an even number of 0s": an automaton constructed.
-            r"\b(?:build|construct|give|design|draw)\s+(?:an?|the)\s+(?:minimal\s+|deterministic\s+)?(?:dfa|nfa|automaton|pda"
+            r"\b(?:build|construct|give|design|draw)\s+(?:an?|the)\s+(?:minimal\s+|deterministic\s+)?(?:dfa|nfa"
+            r"|automaton|pda"
             r"|turing\s+machine|context-free\s+grammar)\b[^.?!\n]*",
             # "Describe a structure supporting insert and ship-top-k": a design.
-            r"\b(?:give|present|propose|describe|outline|sketch|suggest|design)\s+an?\s+(?:[\w-]+\s+)?structure\s+(?:that|which"
+            r"\b(?:give|present|propose|describe|outline|sketch|suggest"
+            r"|design)\s+an?\s+(?:[\w-]+\s+)?structure\s+(?:that|which"
             r"|supporting|for|with)\b",
             # "Est-ce encore vrai si ...?", "Donnez un contre-exemple.": settled by proof.
             r"\best-ce\s+(?:encore|toujours|aussi|alors)\s+(?:vrai|valable|le\s+cas)\b",
-            r"\b(?:donne[zr]?|trouve[zr]?|exhibe[zr]?|da|d[eé]|encuentra|gib|geben\s+sie|finde)\s+(?:un|une|ein(?:en)?)\s+"
+            r"\b(?:donne[zr]?|trouve[zr]?|exhibe[zr]?|da|d[eé]|encuentra|gib|geben\s+sie|finde)\s+(?:un|une"
+            r"|ein(?:en)?)\s+"
             r"(?:contre-?exemple|contraejemplo|gegenbeispiel)\b",
             # "How do I scale everything?" after a recipe: amounts worked out.
             r"\bhow\s+(?:do|should|can|would)\s+(?:i|we)\s+(?:scale|adjust)\b",
             # "Choose the largest set of talks with no overlap": an optimum to find.
-            r"\b(?:choose|pick|select|find)\s+(?:the|a)\s+(?:largest|smallest|maximum|minimum|biggest|best|optimal|cheapest"
+            r"\b(?:choose|pick|select|find)\s+(?:the|a)\s+(?:largest|smallest|maximum|minimum|biggest|best"
+            r"|optimal|cheapest"
             r"|shortest|longest|most|fewest)\b",
             # "How does this scale with len(words)?": a cost.
             r"\bhow\s+(?:does|do|will|would)\s+(?:it|this|that|the\s+[\w-]+(?:\s+[\w-]+)?)\s+scale\b",
             # "What if the rate were 4.5%?": something to compute again.
             rf"^(?:and\s+|but\s+|ok\s+|so\s+)?what\s+if\b{_MATHY}",
             # "Express that answer in scientific notation": a number rewritten.
-            r"\bexpress\s+(?:\S+\s+){1,4}?(?:as|in)\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage|scientific\s+notation"
+            r"\bexpress\s+(?:\S+\s+){1,4}?(?:as|in)\s+(?:an?\s+)?(?:\w+\s+)?(?:fraction|decimal|percentage"
+            r"|scientific\s+notation"
             r"|standard\s+form|product|sum|power|terms|base|radians|degrees|polar\s+form|exponential\s+form)\b",
             r"\buse\s+(?:[\w-]+\s+){1,4}?to\s+(?:get|find|compute|calculate|determine|work\s+out|obtain|show|prove)\b",
             r"\bsettle\s+(?:exactly\s+|precisely\s+)?(?:when|whether|if|which|the|this|it)\b",
             # "Outline an efficient way to merge k sorted arrays": a method to come up with.
-            r"\b(?:give|present|propose|describe|outline|sketch|suggest|find|devise)\s+an?\s+(?:efficient|fast|faster|optimal"
-            r"|linear-time|polynomial-time|[\w()]+-time|o\([^)]*\)|good|simple|practical|cheap|better)\s+(?:way|method|approach"
+            r"\b(?:give|present|propose|describe|outline|sketch|suggest|find|devise)\s+an?\s+(?:efficient|fast"
+            r"|faster|optimal"
+            r"|linear-time|polynomial-time|[\w()]+-time|o\([^)]*\)|good|simple|practical|cheap|better)\s+(?:way"
+            r"|method|approach"
             r"|technique|scheme|procedure)(?:\s+(?:to|for|of|that|which)\b|(?=\s*(?:[,.;:\n]|and\b|then\b|$)))",
             # "redo the calculation": a result worked out again.
-            r"\b(?:redo|recompute|recalculate|re-?check|double-check|rework)\s+(?:the|this|that|your|my)\s+(?:[\w-]+\s+)?"
-            r"(?:calculation|sum|math|maths|arithmetic|computation|numbers|working|answer|result|payment|total|interest|price"
+            r"\b(?:redo|recompute|recalculate|re-?check|double-check|rework)\s+(?:the|this|that|your"
+            r"|my)\s+(?:[\w-]+\s+)?"
+            r"(?:calculation|sum|math|maths|arithmetic|computation|numbers|working|answer|result|payment|total"
+            r"|interest|price"
             r"|cost|amount|average|mean|step|part)s?\b",
             # "And how does the big-O look afterwards?": the cost of the code as changed.
             r"\bhow\s+(?:does|do|would|will)\s+(?:the|its|their)\s+"
@@ -615,9 +755,11 @@ ENGLISH = Language(
             r"\bfit\s+(?:an?|the)\s+(?:[\w-]+\s+){0,2}?(?:line|curve|model|regression|parabola|polynomial|distribution"
             r"|exponential)\b",
             # "What's a fair split?", "Is it cheaper to drive or take the train?": amounts worked out and compared.
-            r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:a|the)\s+(?:fair|even|equal|right|correct)\s+(?:split|share|division|price"
+            r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:a|the)\s+(?:fair|even|equal|right|correct)\s+(?:split"
+            r"|share|division|price"
             r"|amount|tip|allocation)\b",
-            r"^(?:so\s+|and\s+)?(?:is|are|would|will)\s+(?:it|that|this|they)\s+(?:\w+\s+)?(?:cheaper|faster|quicker|more\s+expensive"
+            r"^(?:so\s+|and\s+)?(?:is|are|would|will)\s+(?:it|that|this|they)\s+(?:\w+\s+)?(?:cheaper|faster"
+            r"|quicker|more\s+expensive"
             r"|less\s+expensive|shorter|longer)\s+(?:to|if|than|for|by)\b",
             # "For each, give best/worst case time": a cost.
             r"\b(?:give|state|report|list|find|tell\s+(?:me|us))\s+(?:the\s+|its\s+|their\s+)?(?:best|worst|average)\b"
@@ -655,14 +797,17 @@ ENGLISH = Language(
             # "where did the factor of 3 come from?": the origin of a step, in prose.
             r"\bwhere\s+(?:does|did|do|is|was)\b[^?\n]*\bcome\s+from\b",
             # "say in words why a Gaussian maps to a Gaussian": prose.
-            r"\bsay\s+(?:in\s+(?:words|plain\s+\w+|a\s+sentence(?:\s+or\s+two)?|a\s+few\s+words|\w+\s+words)\s+|briefly\s+"
+            r"\bsay\s+(?:in\s+(?:words|plain\s+\w+|a\s+sentence(?:\s+or\s+two)?|a\s+few\s+words|\w+\s+words)\s+"
+            r"|briefly\s+"
             r"|intuitively\s+|roughly\s+)?(?:why|how|what|which)\b",
             r"\bwhere\s+(?:did|does|do|have|has)\s+[^?\n]{0,40}\b(?:go|gone|went)\s*\?",
-            r"\bgive\s+(?:an?\s+|the\s+)?(?:intuitive|informal|short|brief|simple|plain)\s+(?:reason|explanation|picture|idea"
+            r"\bgive\s+(?:an?\s+|the\s+)?(?:intuitive|informal|short|brief|simple|plain)\s+(?:reason"
+            r"|explanation|picture|idea"
             r"|account)\b",
             r"\btell\s+(?:me|us)\s+(?:which|whether|if)\b",
             r"\bwhat\s+(?:changed|happened)\b",
-            r"\bwhere\s+(?:does|do|did|would)\s+(?:the|this|that|my|your|it)\b[^?\n]*\b(?:break|breaks|fail|fails|go\s+wrong"
+            r"\bwhere\s+(?:does|do|did|would)\s+(?:the|this|that|my|your|it)\b[^?\n]*\b(?:break|breaks|fail"
+            r"|fails|go\s+wrong"
             r"|stop\s+working)\b",
             r"(?:^|(?<=:\s))how\s+(?:long|much|many|often)\s+to\b",
             # "Where did you go wrong?": the mistake in an answer, in prose.
@@ -670,18 +815,23 @@ ENGLISH = Language(
             r"|\bwhere(?:['’]s|\s+is)\s+(?:the|my|your)\s+(?:mistake|error|slip)\b",
             r"\b(?:give|state|recall|write\s+down)\s+(?:me\s+)?(?:the|a)\s+(?:formal\s+|precise\s+)?definition\b",
             # "What's the intuition behind eigenvalues?": the idea of a notion, in prose.
-            r"\b(?:intuition|idea|reasoning|logic|motivation|rationale|philosophy|story)\s+(?:behind|for)\b",
+            r"(?<!\bsame\s)\b(?:intuition|idea|reasoning|logic|motivation|rationale|philosophy"
+            r"|story)\s+(?:behind|for)\b",
             r"\btrace\s+(?:the\s+|its\s+)?(?:history|origins?|development|evolution|rise|roots|influence)\b",
             # A language named before a question qualifies it: "In Java, when is a finally block skipped?"
-            rf"^(?:in|using|with|for|en|con|mit|avec|dans)\s+{_LANGS}\s*,\s*[¿¡]?\s*(?=(?:cu[aá]l\w*|qu[eé]|por\s+qu[eé]"
+            rf"^(?:in|using|with|for|en|con|mit|avec|dans)\s+{_LANGS}\s*,\s*[¿¡]?\s*(?=(?:cu[aá]l\w*|qu[eé]"
+            rf"|por\s+qu[eé]"
             r"|cu[aá]ndo|d[oó]nde|pourquoi|quel\w*|qu['’]|warum|wieso|was|wann|welche\w*"
             r"|when|where|which|who|whether|is|are|was|were|does|do|did"
             r"|should|must|may|might|has|have|(?:can|could|would|will)\s+(?!you\b)\w)\b)",
-            r"\bwhat\s+(?!(?:amount|number|percentage|fraction|quantity|size)\b)(?:\w+\s+)?(?:causes?|caused|leads?\s+to|makes)\b",
+            r"\bwhat\s+(?!(?:amount|number|percentage|fraction|quantity|size)\b)(?:\w+\s+)?(?:causes?|caused"
+            r"|triggers?|triggered|leads?\s+to|makes)\b",
             # Advice is prose: "Give me some tips for ...", "Any suggestions for ...?"
-            r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?"
+            r"\b(?:give|share|offer|suggest|recommend|list)\s+(?:me\s+|us\s+)?(?:some\s+|a\s+few\s+|any\s+"
+            r"|your\s+|\w+\s+)?"
             r"(?:tips|advice|ideas|suggestions|pointers|recommendations|hints)\b",
-            r"(?:^|\b(?:also|and|plus|oh\s+and)\s+)any\s+(?:\w+\s+)?(?:tips|advice|ideas|suggestions|pointers|recommendations)\b",
+            r"(?:^|\b(?:also|and|plus|oh\s+and)\s+)any\s+(?:\w+\s+)?(?:tips|advice|ideas|suggestions|pointers"
+            r"|recommendations)\b",
             r"\b(?:give|draw|provide|show)\s+(?:me\s+)?an?\s+(?:\w+\s+)?(?:picture|diagram|illustration|analogy)\b",
             r"\ban?\s+(?:\w+\s+)?explanation\s+of\b",
             r"\bwalk\s+(?:me\s+|us\s+)?through\b",
@@ -692,7 +842,8 @@ ENGLISH = Language(
             r"\b(?:elaborate|expand|comment|reflect)\s+on\b",
             # "State exactly where compactness gets used.": a place in the argument named in prose.
             r"^(?:and\s+|also\s+|then\s+)?(?:clearly\s+|briefly\s+)?(?:state|indicate|point\s+out|mention|note)\s+"
-            r"(?:\w+ly\s+)?(?:where|why|how|which\s+(?:step|steps|hypothes[ie]s|assumptions?|property|lemma|theorem|part))\b",
+            r"(?:\w+ly\s+)?(?:where|why|how|which\s+(?:step|steps|hypothes[ie]s|assumptions?|property|lemma"
+            r"|theorem|part))\b",
             r"\bshow\s+(?:me\s+|us\s+)?how\b",
             # A typical duration or amount is general knowledge, not a sum: "How long does it usually take?"
             r"\bhow\s+(?:long|much|many|often)\s+(?:does|do|should|will|would|can)\s+(?:it|one|you|i|we|people|they)\s+"
@@ -701,49 +852,73 @@ ENGLISH = Language(
             r"\bhow\s+(?:long|much|many|often)\s+should\s+(?:i|we|you|one)\b(?![^?\n]*\d)",
             r"\bhow\s+long\s+(?:do|should|must)\s+(?:i|we|you|one)\b(?![^?\n]*\d)",
             # "how many mins to boil an egg so the yolk stays runny": a norm, when no numbers make it a sum.
-            r"\bhow\s+(?:long|many\s+(?:mins?|minutes|hours?|hrs?|seconds|secs?|days|weeks|times))\s+(?:to|for|do\s+(?:i|you|we)"
-            r"|should)\s+(?:[\w-]+\s+){0,3}?(?:boil|bake|cook|roast|fry|grill|rest|soak|steep|brew|leave|let|wait|keep|run|train"
+            r"\bhow\s+(?:long|many\s+(?:mins?|minutes|hours?|hrs?|seconds|secs?|days|weeks|times))\s+(?:to|for"
+            r"|do\s+(?:i|you|we)"
+            r"|should)\s+(?:[\w-]+\s+){0,3}?(?:boil|bake|cook|roast|fry|grill|rest|soak|steep|brew|leave|let"
+            r"|wait|keep|run|train"
             r"|practi[cs]e|study|sleep|water|charge|marinate|simmer|steam|microwave)\b(?![^?\n]*\d)",
             # "How long should the bulk ferment be at 22°C?": a norm asked for; one number is a condition, not a sum.
             r"\bhow\s+(?:long|often)\s+should\s+(?:the|my|our|your|a|an)\b(?![^?\n]*\d[^?\n]*\D\d)",
-            r"\bshow\s+(?:me\s+|us\s+)?(?:(?:your|the|all|each|every|all\s+the)\s+)?(?:work|working|steps?|reasoning|calculations?"
-            r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?|recurrence"
+            r"\bshow\s+(?:me\s+|us\s+)?(?:(?:your|the|all|each|every|all\s+the)\s+)?(?:work|working|steps?"
+            r"|reasoning|calculations?"
+            r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?"
+            r"|recurrence"
             r"|(?:dp|memo|memoi[sz]ation|dynamic[- ]programming)\s+(?:table|array|grid|matrix)|recursion\s+tree"
             r"|call\s+tree)\b",
             r"\bhow\s+(?:does|do|did|is|are|was|were|come|can|could|would|should|might)\b",
             r"\bwhat(?:'s|\s+is|\s+are|\s+does|\s+do|\s+did|\s+happens|\s+goes\s+wrong|\s+went\s+wrong|\s+if)\b",
-            r"\btell\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+)\s+(?:why|how|about|what)\b",
+            r"\btell\s+(?:me|us|him|her|them|my\s+\w+|our\s+\w+)\s+(?:in\s+(?:\w+\s+){0,2}?words\s+|briefly\s+"
+            r"|simply\s+"
+            r"|roughly\s+|intuitively\s+)?(?:why|how|about|what)\b",
+            # "I'd appreciate it if you also explained the general strategy", "which of the two would you expect to
+            # run faster?"
+            r"\bif\s+you\s+(?:could\s+)?(?:also\s+)?(?:explained|described|walked\s+(?:me|us)\s+through|went\s+over)\b",
+            r"\bwhich\s+(?:of\s+(?:the|these|those)\s+(?:\w+\s+)?)?(?:would|do|should)\s+you\s+(?:expect"
+            r"|recommend|prefer|pick|choose"
+            r"|use)\b",
+            r"\btell\s+(?:me|us)\s+when\b(?![^.?!\n]*\d)",
+            # "give me a feel for why it fails to converge"
+            r"\b(?:give|get)\s+(?:me\s+|us\s+)?(?:a|some)\s+(?:\w+\s+)?(?:feel|feeling|sense)\s+(?:for|of)\b",
             # Prose to review or to write: "Review my cover letter", "Outline the main ideas of ...".
             r"\b(?:review|critique|assess|appraise|proofread|outline|paraphrase|brainstorm)\s+(?:me\s+)?(?:an?|the|this"
             r"|that|my|our|your|these|those|some|its|their|how|why|what)\b",
-            r"\b(?:write|draft|compose)\s+(?:me\s+|us\s+)?(?:an?|the|some)\s+(?:[\w-]+\s+){0,2}?(?:poem|email|e-mail|letter"
+            r"\b(?:write|draft|compose)\s+(?:me\s+|us\s+)?(?:an?|the|some)\s+(?:[\w-]+\s+){0,2}?(?:poem|email"
+            r"|e-mail|letter"
             r"|story|essay|haiku|speech|toast|limerick|message|note|post|tweet|bio|blurb|description|slogan|song)s?\b",
             # Ideas asked for: "Suggest a few names for a bakery", "Give me a packing list for ...".
             r"\b(?:suggest|recommend|propose|name)\s+(?:me\s+)?(?:some|a\s+few|a\s+couple|several|good|possible"
-            r"|alternative|two|three|four|five|ten|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:algorithms?|data\s+structures?|primes?"
+            r"|alternative|two|three|four|five|ten|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:algorithms?"
+            r"|data\s+structures?|primes?"
             r"|numbers?|solutions?|examples?)\b)",
             r"\b(?:suggest|recommend)\b(?!-)",
             # Prose to produce or edit: "Fix the grammar: ...",
             # "List three causes of ...", "Name the planets", "Check my proof: ...".
-            r"\b(?:fix|correct|improve|polish|check)\s+(?:the|my|this|its)\s+(?:grammar|spelling|wording|punctuation|style"
+            r"\b(?:fix|correct|improve|polish|check)\s+(?:the|my|this|its)\s+(?:grammar|spelling|wording"
+            r"|punctuation|style"
             r"|phrasing|tone)\b",
             # Prose rewritten: "Rewrite the paragraph in a formal tone.", "Rephrase this email".
-            r"\b(?:rewrite|rephrase|reword|shorten|edit|tighten|simplify)\s+(?:the|this|my|that|our|your)\s+(?:[\w-]+\s+){0,2}?"
+            r"\b(?:rewrite|rephrase|reword|shorten|edit|tighten|simplify)\s+(?:the|this|my|that|our"
+            r"|your)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:paragraph|text|sentence|email|e-mail|letter|essay|bio|intro(?:duction)?|summary|abstract|message|post"
             r"|speech|story|poem|description|wording|answer|explanation)s?\b",
-            r"\b(?:check|review|look\s+over|critique)\s+(?:my|our|this)\s+(?:proof|essay|argument|reasoning|writing|text"
+            r"\b(?:check|review|look\s+over|critique)\s+(?:my|our|this)\s+(?:proof|essay|argument|reasoning"
+            r"|writing|text"
             r"|paragraph|letter|email|cv|resume)\b",
-            r"\b(?:list|name|give|mention|identify)\s+(?:me\s+)?(?:the\s+)?(?:two|three|four|five|six|seven|eight|nine|ten"
-            r"|a\s+few|several|some|main|key|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:primes?|numbers?|solutions?|roots?|factors?"
+            r"\b(?:list|name|give|mention|identify)\s+(?:me\s+)?(?:the\s+)?(?:two|three|four|five|six|seven"
+            r"|eight|nine|ten"
+            r"|a\s+few|several|some|main|key|\d+)\s+(?!(?:[\w-]+\s+){0,2}?(?:primes?|numbers?|solutions?|roots?"
+            r"|factors?"
             r"|divisors?|multiples?|integers?|terms?|digits?)\b)",
             r"\bname\s+(?:the|all|every|each)\b",
-            r"\b(?:give|make|write|prepare|put\s+together)\s+(?:me|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list(?!\s+comprehension)|checklist|itinerary"
+            r"\b(?:give|make|write|prepare|put\s+together)\s+(?:me"
+            r"|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list(?!\s+comprehension)|checklist|itinerary"
             r"|agenda|outline|overview|rundown)\b",
             # Planning advice: "Plan a week of dinners", "Draw up a study schedule", "Map out my first month".
             r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some|out)\b",
             r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
             r"\bis\s+it\s+(?:true|safe|worth|a\s+good\s+idea|a\s+bad\s+idea)\b",
-            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation|overview"
+            r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+"
+            r"|some\s+)?(?:\w+\s+){0,2}?(?:explanation|overview"
             r"|intuition|summary)\b",
             r"\b(?:give|provide|offer)\s+(?:me\s+)?(?:an?\s+|the\s+|some\s+)?(?:\w+\s+){0,2}?(?:explanation"
             r"|intuition|overview|justification|summary|analogy)\b",
@@ -757,10 +932,23 @@ ENGLISH = Language(
             r"^(?:and\s+|but\s+|so\s+)?when\s+(?:does|do|did|is|are|would|should|can|could|will)\b(?![^?\n]*\d)"
             r"(?=[^?\n]*\b(?:fail|fails|break|breaks|matter|matters|help|helps|make\s+sense|apply|applies|hold|holds"
             r"|go\s+wrong|goes\s+wrong|hurt|hurts|pay\s+off|pays\s+off)\b[^?\n]*\?)",
+            # Prose named as a deliverable: "along with a short explanation of why ...", "plus a few words on why ...",
+            # "as well as a discussion of ...", "a breakdown of what each flag does".
+            r"\b(?:an?|some)\s+(?:short\s+|brief\s+|quick\s+|little\s+|clear\s+|simple\s+)?(?:explanation"
+            r"|discussion|breakdown"
+            r"|description|overview|summary|commentary|intuition|rundown)\s+(?:of|on|about|for|why|how|what|as\s+to)\b",
+            r"\ba\s+(?:few|couple(?:\s+of)?)\s+(?:words|sentences|lines|remarks)\s+(?:on|about|explaining|why"
+            r"|how|of|as\s+to)\b",
+            r"\ba\s+(?:short\s+|brief\s+|quick\s+)?(?:note|word|comment)\s+on\s+(?:why|how|what)\b",
+            # "I'd love to understand how compound interest works", "Any idea what it means?"
+            r"\b(?:i['’]d|i\s+would)\s+(?:love|like)\s+to\s+(?:understand|learn|hear)\s+(?:how|why|what|about)\b",
+            r"\bany\s+idea\s+(?:what|why|where)\b",
+            r"\bwhat\s+(?:could|would|might|can|does|do)\s+(?:make|cause|lead)\b",
             # "... and write out every step this time": the working shown.
             r"\bwrite\s+(?:out|down)\s+(?:every|each|all(?:\s+the)?|the|your)\s+(?:steps?|working|work|reasoning)\b",
             # "... and add a short explanation of the sorting key": prose added to the answer.
-            r"\b(?:add|include|append|attach)\s+(?:an?\s+|some\s+)?(?:short\s+|brief\s+|quick\s+|little\s+)?(?:explanation|description"
+            r"\b(?:add|include|append|attach)\s+(?:an?\s+|some\s+)?(?:short\s+|brief\s+|quick\s+"
+            r"|little\s+)?(?:explanation|description"
             r"|summary|overview|commentary)\b",
             # Follow-ups: "What about negative numbers?", "And for an empty list?"
             r"\b(?:what|how)\s+about\b",
@@ -772,7 +960,8 @@ ENGLISH = Language(
             WEAK + r"^(?:(?:can|could|would)\s+you\s+|please\s+)?help\s+(?:me|us)\b",
         ),
         "code": (
-            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me|suggest|propose|offer|hand"
+            r"\b(?:write|create|give|generate|provide|make|build|define|produce|show\s+me|suggest|propose|offer"
+            r"|hand|set\s+up"
             r"|knock\s+together|throw\s+together|put\s+together|whip\s+up|cook\s+up)\s+"
             # Not "Define a function in mathematics.": a concept, explained. Not advice: "Give me
             # some tips for learning Rust." asks for prose.
@@ -781,15 +970,19 @@ ENGLISH = Language(
             rf"(?:an?\s+|the\s+|some\s+)?(?:(?!to\b)[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
             r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)"
             # (Nor a complexity class: "Define the class BPP".)
-            r"(?!\s+(?-i:(?:co-?)?(?:P|NP|BPP|RP|ZPP|BQP|PP|PSPACE|EXPTIME|NEXP|L|NL|PH|AC\d?|NC\d?|TC\d?|IP|AM|MA|#P))\b)",
-            rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:need|want|like)\s+(?:an?|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
+            r"(?!\s+(?-i:(?:co-?)?(?:P|NP|BPP|RP|ZPP|BQP|PP|PSPACE|EXPTIME|NEXP|L|NL|PH|AC\d?|NC\d?|TC\d?|IP|AM"
+            r"|MA|#P))\b)",
+            rf"\b(?:i|we)(?:'d|\s+would)?\s+(?:also\s+|really\s+)?(?:need|want|like)\s+(?:an?"
+            rf"|some)\s+(?:[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}",
             rf"\bwrite\s+(?:it|this|that|them)\s+as\s+(?:an?\s+)?(?:[\w+#-]+\s+){{0,2}}?{_CODE_NOUN}",
             # "Using SQL, find ...": a task done in a language, unless what follows asks for an explanation.
             # ("Using SQL window functions, compute ...": a few words may name what of the language is used.)
-            rf"\b(?:in|using|with)\s+{_LANGS}(?:\s+(?!(?:and|or|then)\b)[\w'’-]+){{0,3}}?\s*,(?!\s*[¿¡]?\s*(?:cu[aá]l|qu[eé]|c[oó]mo"
+            rf"\b(?:in|using|with)\s+{_LANGS}(?:\s+(?!(?:and|or|then)\b)[\w'’-]+){{0,3}}?\s*,(?!\s*(?:and\s+"
+            rf"|but\s+|or\s+|so\s+)?[¿¡]?\s*(?:cu[aá]l|qu[eé]|c[oó]mo"
             r"|por\s+qu[eé]|cu[aá]ndo|d[oó]nde|pourquoi|comment|quel\w*|qu['’]|warum|wieso|wie|was|wann|welche\w*"
             r"|why|how\s+(?:does|do|did|is|are|come)|what|explain|describe"
-            r"|compare|discuss|when|where|which|who|whether|is|are|was|were|does|do(?!\s+(?:an?|the|some)\b)|did|should|must"
+            r"|compare|discuss|when|where|which|who|whether|is|are|was|were|does|do(?!\s+(?:an?|the|some)\b)"
+            r"|did|should|must"
             r"|may|might|has|have|(?:can|could|would|will)\s+(?!you\b))\b)" + _REST_OF_CLAUSE,
             rf"\bgive\s+an?\s+(?:\w+\s+)?example\b{_SAME_CLAUSE}\b(?:in|using)\s+{_LANGS}(?![\w+#])",
             r"\bwrite\s+(?:an?\s+|some\s+)?(?:\w+\s+){0,2}?examples?\b",
@@ -798,11 +991,13 @@ ENGLISH = Language(
             r"\b(?:with|including|plus|and)\s+(?:an?\s+)?(?:[\w-]+\s+)?" + _LANGS
             + r"\s+(?:example|snippet|sample|demo|simulation|script|program|implementation|version)s?\b",
             # "confirm it with a short R simulation", "check it with a Python script": a program that checks a result.
-            r"\b(?:confirm|check|verify|test|validate|sanity-check)\s+(?:it|this|that|them|the\s+[\w-]+|your\s+[\w-]+)\s+"
+            r"\b(?:confirm|check|verify|test|validate|sanity-check)\s+(?:it|this|that|them|the\s+[\w-]+"
+            r"|your\s+[\w-]+)\s+"
             r"(?:with|by|using|via|in)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}?(?:" + _LANGS
             + r"(?![\w+#])|simulation|script|program|snippet)",
             # Looking code over for faults is debugging: "Can you review this function for bugs?"
-            r"\b(?:review|check|scan|inspect|audit|go\s+over|look\s+over)\b[^.?!\n]{0,40}?\bfor\s+(?:any\s+|possible\s+)?"
+            r"\b(?:review|check|scan|inspect|audit|go\s+over|look\s+over)\b[^.?!\n]{0,40}?\bfor\s+(?:any\s+"
+            r"|possible\s+)?"
             r"(?:bugs?|errors?|mistakes|issues|problems|vulnerabilit(?:y|ies)|leaks?|race\s+conditions?)\b",
             # A change to code asked for: "Could you also handle the empty-string case?", "handle negative inputs".
             r"(?<!\bto\s)\bhandle\s+(?:the\s+|an?\s+)?(?:[\w-]+\s+){0,3}?(?:cases?|inputs?|errors?|exceptions?|values?"
@@ -817,7 +1012,8 @@ ENGLISH = Language(
             r"\badd\s+(?:(?!\d)[\w-]+\s+){1,3}?(?:to|into)\s+(?:it|this|that|them|(?:the|this|that|my|your|our)\s+"
             r"(?:[\w+#-]+\s+){0,2}?(?:code|function|method|class|program|script|query|snippet|loop|implementation"
             r"|solution|version|module|tests?|struct|api|endpoint|app|service))\b",
-            r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:code|function|program|script"
+            r"\bfix\s+(?:it|this|that|them|(?:this|the|my|your|an?)\s+(?:[\w-]+\s+){0,2}?(?:code|function"
+            r"|program|script"
             r"|query|bug|error|loop|class|method|snippet|signature|types?|declaration|lifetimes?|imports?|indentation"
             r"|syntax|build|test|tests))\b",
             r"\b(?:find|spot|fix|locate)(?:\s+and\s+fix)?\s+(?:the\s+|a\s+|any\s+|all\s+)?bugs?\b",
@@ -837,10 +1033,13 @@ ENGLISH = Language(
             r"|generate|develop)\s+(?:me\s+|us\s+)?(?:an?|some)\b(?=[^\n]*\b(?:" + _TECH
             + r"|table|web|files?)(?![\w+#]))",
             # "How do I find the median in Python?" asks for code: longer than explain's "how do".
-            rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using|with)\s+{_LANGS}(?![\w+#])",
+            rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:in|using"
+            rf"|with)\s+{_LANGS}(?![\w+#])",
             # "How do I find which process holds port 8080 on Linux?": a command is the answer.
-            rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:on|in|with|from|using|via)\s+"
-            r"(?:linux|unix|ubuntu|debian|fedora|the\s+(?:terminal|shell|command\s+line|cli)|git|docker|kubectl|tmux|cron"
+            rf"\bhow\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\b{_SAME_CLAUSE}\b(?:on|in|with|from"
+            rf"|using|via)\s+"
+            r"(?:linux|unix|ubuntu|debian|fedora|the\s+(?:terminal|shell|command\s+line|cli)|git|docker|kubectl"
+            r"|tmux|cron"
             r"|crontab|systemd|an?\s+cron\s+job)\b",
             rf"\b(?:in|using|with)\s+{_LANGS}\s*,\s*how\s+(?:do|can|could|would|should)\s+(?:i|we|you|one)\b",
             # "Compute the median per month in SQL": the work is done by the code asked for.
@@ -853,7 +1052,8 @@ ENGLISH = Language(
             r"(?:compute|calculate|find|count|get|list|fit|plot|sort|filter"
             r"|parse|read|load|convert|make|build|write|create|draw|simulate|generate|estimate|test|run|do)\b",
             # "Write a trie with insert and search in Java": anything made in a programming language is code.
-            r"\b(?:write|build|create|make|produce|generate|give|show)\s+(?:me\s+|us\s+)?(?:an?|the|some|one|\w+['’]s)(?!\w)"
+            r"\b(?:write|build|create|make|produce|generate|give|show)\s+(?:me\s+|us\s+)?(?:an?|the|some|one"
+            r"|\w+['’]s)(?!\w)"
             # (its object may hold "and": "with insert and startsWith").
             r"[^.?!\n,;]*?\b(?:in|using)\s+" + _LANGS + r"(?![\w+#])",
             # "Convert this JSON to a Python dataclass", "Turn the table into Rust structs": code in a language.
@@ -861,7 +1061,8 @@ ENGLISH = Language(
             rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
-            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make|fix|debug)\s+(?:it|them|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
+            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make|fix|debug|correct)\s+(?:it|them"
+            r"|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
             r"|example|module|tests?|struct|functions|methods|sort|lines?|condition|statement|comprehension|command"
@@ -869,23 +1070,32 @@ ENGLISH = Language(
             r"|dockerfile|makefile|config|pipeline|regex|interface|iterator|generator|decorator|macro|template"
             r"|test\s+suite|workflow|trigger|procedure|route|middleware))\b",
             r"\bmake\s+(?:it|them)\b",
+            # "Now let it accept negative inputs as well.": the code made to do more.
+            r"(?<!\bi\s)(?<!\bwe\s)(?<!\byou\s)\b(?:let|have)\s+(?:it|them|the\s+(?:function|script|code"
+            r"|program|class|method|query))"
+            r"\s+(?:also\s+)?(?!(?:go|be|sit|rest|cool|working|open|ready|running|done|here|now|on|off"
+            r"|stand|rise|dry|simmer|soak|settle|happen|slide|pass)\b)[a-z]+",
             # "..., and after that code it in C++": the verb "code".
             r"(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)(?<!\byour\s)\bcode\s+(?:it|this|that|them)(?:\s+up)?"
             r"(?=\s*(?:$|[,.;:!?]|(?:in|using|with|for|now|too|as\s+well)\b))",
             # "demonstrate with a short snippet how ...": code to show it.
-            r"\b(?:demonstrate|illustrate|show)\s+(?:it\s+|this\s+|that\s+)?(?:with|in|using|through)\s+(?:an?\s+|some\s+)?(?:short\s+"
+            r"\b(?:demonstrate|illustrate|show)\s+(?:it\s+|this\s+|that\s+)?(?:with|in|using"
+            r"|through)\s+(?:an?\s+|some\s+)?(?:short\s+"
             r"|small\s+|tiny\s+|quick\s+|minimal\s+|little\s+)?(?:code|snippet|program|demo|example\s+program)\b",
             # "Show code.", "show me the code": the code itself asked for.
-            r"^(?:and\s+|also\s+|then\s+|please\s+|pls\s+)?(?:show|give|paste|post)\s+(?:me\s+|us\s+)?(?:the\s+|some\s+|a\s+bit\s+of\s+"
+            r"^(?:and\s+|also\s+|then\s+|please\s+|pls\s+)?(?:show|give|paste|post)\s+(?:me\s+|us\s+)?(?:the\s+"
+            r"|some\s+|a\s+bit\s+of\s+"
             r"|(?:a\s+)?sample\s+)?(?:code|snippet)\b",
             # "can u do it recursively instead": the code again, another way.
             r"\bdo\s+(?:it|this|that|them)\s+(?:recursively|iteratively|functionally|lazily|asynchronously|concurrently"
             r"|in\s+parallel|in\s+place|in\s+one\s+line|without\s+(?:recursion|a\s+loop|loops))\b",
             # "Now can you make the formula ignore blank cells?": a spreadsheet formula changed.
-            r"\bmake\s+(?:the|this|that|my|your)\s+formula\s+(?:ignore|skip|handle|treat|work|return|count|include|exclude"
+            r"\bmake\s+(?:the|this|that|my|your)\s+formula\s+(?:ignore|skip|handle|treat|work|return|count"
+            r"|include|exclude"
             r"|use|look\s+up|spill)\b",
             # "b) write one that keeps all customers": one of the code just named.
-            r"\bwrite\s+(?:me\s+|us\s+)?one\s+(?:that|which|where|for\s+(?:me|us|the|my|our|this|that|these)|using|in)\b",
+            r"\bwrite\s+(?:me\s+|us\s+)?one\s+(?:that|which|where|for\s+(?:me|us|the|my|our|this|that|these)"
+            r"|using|in)\b",
             r"\b(?:speed|clean|tidy)\s+(?:it|this|that|them)\s+up\b",
             r"\btrace\s+(?:the|this|a|my)\s+(?:bug|error|crash|leak|exception|fault|segfault)\b",
             # "Und jetzt bitte rekursiv.", "Now iteratively, please.": the code again, another way.
@@ -899,21 +1109,38 @@ ENGLISH = Language(
             r"\bhelp\s+(?:me|us)\s+(?:to\s+)?(?:write|set\s+up|build|create|make|configure|automate|script|code)\b"
             rf"(?=[^.?!\n]*\b(?:{_CODE_NOUN}|{_TECH}|cron)(?![\w+#]))",
             r"\bput\s+(?:type\s+)?(?:annotations?|type\s+hints?|docstrings?|comments?|logging)\b",
-            r"\b(?:add|throw\s+in|put\s+in|stick\s+in|toss\s+in|sprinkle\s+in|give\s+it)\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
-            r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?|fields?|indexe?s"
+            r"\b(?:add|throw\s+in|put\s+in|stick\s+in|toss\s+in|sprinkle\s+in"
+            r"|give\s+it)\s+(?:\w+\s+){0,3}?(?:type\s+hints?|docstrings?|annotations?|error\s+handling|tests?|logging"
+            r"|comments?|methods?|parameters?|arguments?|validation|exceptions?|services?|endpoints?|routes?"
+            r"|fields?|indexe?s"
             r"|an\s+index|logging\s+calls?|log\s+lines?|unit\s+tests?"
-            r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?|assertions?"
+            r"|columns?|options?|flags?|features?|buttons?|lines?|checks?|memoi[sz]ation|caching|cache|loops?"
+            r"|assertions?"
             r"|retries|retry|timeouts?|print\s+statements?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
+            # "..., then a corrected version.": the code again, put right.
+            r"\b(?:an?|the)\s+(?:corrected|fixed|working|cleaned-up|refactored|improved|updated|rewritten)\s+version\b",
+            # "it would be great to have a trie in Go", "I'd love for it to also log each retry": code asked for.
+            r"\bit\s+would\s+be\s+(?:great|nice|good|awesome|helpful|ideal)\s+to\s+(?:have|get)\s+(?:an?|some)\s+"
+            r"(?:[\w+#-]+\s+){0,3}?" + _CODE_NOUN,
+            r"\b(?:i['’]d|i\s+would)\s+(?:love|like)\s+(?:for\s+)?(?:it|the\s+(?:code|script|function|program"
+            r"|class|query))\s+to\s+",
+            # "How do I make a C++ class non-copyable?", "how do i load a csv into a pandas dataframe": a language
+            # named as what the thing is made in.
+            r"\bhow\s+(?:do|can|should|would)\s+(?:i|we|you|one)\s+[^?\n]{0,60}?\b(?:an?|the"
+            r"|my)\s+" + _LANGS + r"(?![\w+#])",
             # "Which command rolls back my most recent commit ...?": a command asked for.
-            r"\b(?:which|what)\s+(?:\w+\s+)?(?:command|commands|flag|flags|one-liner|shortcut|cli\s+option)\b(?!\s+line\b)",
+            r"\b(?:which|what)\s+(?:\w+\s+)?(?:command|commands|flag|flags|one-liner|shortcut"
+            r"|cli\s+option)\b(?!\s+line\b)",
             # "... and rewrite line 12 so it falls back to 0.": a line of the code changed.
             r"\b(?:re-?write|change|fix|modify|replace|edit|patch|update)\s+lines?\s+\d+\b",
             # "Could the second function get type annotations and a docstring too?"
-            r"\b(?:get|have|use|with|need|want)\s+(?:some\s+|proper\s+|full\s+)?(?:type\s+(?:annotations?|hints?)|docstrings?"
+            r"\b(?:get|have|use|with|need|want)\s+(?:some\s+|proper\s+|full\s+)?(?:type\s+(?:annotations?"
+            r"|hints?)|docstrings?"
             r"|a\s+docstring)\b",
             # "Also add a benchmark so I can compare the two versions.": more code for the code.
-            r"\badd\s+(?:an?\s+|some\s+)?(?:small\s+|simple\s+|quick\s+|basic\s+|proper\s+)?(?:benchmarks?|unit\s+tests?"
+            r"\badd\s+(?:an?\s+|some\s+)?(?:small\s+|simple\s+|quick\s+|basic\s+|proper\s+)?(?:benchmarks?"
+            r"|unit\s+tests?"
             r"|tests?|type\s+(?:hints?|annotations?)|logging|docstrings?|error\s+handling|input\s+validation|retries"
             r"|a\s+retry|timeouts?|caching|a\s+cache|a\s+cli|command-line\s+(?:flags?|options?|arguments?))\b",
             # "show a short C++ program in which ...": code shown (not "Show that the function f is ...").
@@ -927,24 +1154,31 @@ ENGLISH = Language(
             r"\b(?:wrap|package|turn|put)\s+(?:[\w-]+\s+){0,4}?(?:in|into|as)\s+(?:an?\s+)?(?:[\w+#-]+\s+){0,2}?"
             + _CODE_NOUN,
             r"\bre-?write\s+(?:it\s+|this\s+|that\s+)?(?:using|with|without)\b",
-            r"\b(?:re-?write|modify|change|adapt|extend)\s+(?:[\w-]+\s+){0,2}?(?:sort|search|algorithm|function|method|class"
+            r"\b(?:re-?write|modify|change|adapt|extend)\s+(?:[\w-]+\s+){0,2}?(?:sort|search|algorithm|function"
+            r"|method|class"
             r"|program|script|loop)\s+(?:to|so|using|with|in)\b",
             # "write a formula that adds 7% VAT to the price in B2": a cell named, so a spreadsheet formula.
-            r"(?:\b(?:write|give|create|make|build)\s+(?:me\s+)?|\b(?:i|we)\s+(?:need|want|would\s+like)\s+|\bi['’]d\s+like\s+)"
+            r"(?:\b(?:write|give|create|make|build)\s+(?:me\s+)?|\b(?:i|we)\s+(?:need|want|would\s+like)\s+"
+            r"|\bi['’]d\s+like\s+)"
             r"(?:an?|the)\s+(?:[\w-]+\s+){0,2}?formula\b[^.?!\n]*?"
             r"\b(?-i:[A-Z]{1,2}[1-9]\d{0,4})\b",
             # "annotate the parameters with types", "rename x to something readable": edits to code.
-            r"\bannotate\s+(?:the\s+|all\s+|its\s+|every\s+|each\s+)?(?:parameters?|arguments?|functions?|variables?|fields?"
+            r"\bannotate\s+(?:the\s+|all\s+|its\s+|every\s+|each\s+)?(?:parameters?|arguments?|functions?"
+            r"|variables?|fields?"
             r"|signatures?|code|methods?|return\s+types?|structs?|class(?:es)?|types?)\b",
             r"\brename\s+(?:the\s+)?(?:variables?|functions?|methods?|parameters?|arguments?|fields?|columns?|classes?"
             r"|[a-z_]\w*)\s+(?:to|as|into)\b",
         ),
     },
     # ("also" and "plus" join clauses in run-on chat: "prove ... also write a quick python check")
-    joiners=r"and|then|also|plus(?=\s+(?:also\s+)?[^\W\d])|please|pls|third(?:ly)?|finally|lastly",
-    fillers=r"and|then|after\s+that|actually|just|also|plus(?=\s+[^\W\d])|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
+    # (Matched right before a cue, so "plus" here joins tasks: "What is 3 plus 4?" has no cue after it.)
+    joiners=r"and|then|also|plus|please|pls|third(?:ly)?|finally|lastly|along\s+with|as\s+well\s+as"
+    r"|together\s+with",
+    fillers=r"and|then|after\s+that|actually|just|also|along\s+with|as\s+well\s+as|together\s+with|plus|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
     r"|second(?:ly)?|third(?:ly)?|(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|anybody)",
-    elaboration=r"(?:(?:it|they|this|that)\s+|(?:the|your|each|every|its)\s+(?:[\w-]+\s+){1,3}?)(?:should|must|shall"
+    # ("At the end it should report ...": after a phrase of time.)
+    elaboration=r"(?:(?:at\s+the\s+end|in\s+the\s+end|afterwards|on\s+(?:error|failure|success)|when\s+done|when\s+finished)"
+    r",?\s+)?(?:(?:it|they|this|that)\s+|(?:the|your|each|every|its)\s+(?:[\w-]+\s+){1,3}?)(?:should|must|shall"
     r"|needs?\s+to|has\s+to|have\s+to|will|may|can|cannot|can't|is\s+expected\s+to)\b|make\s+(?:it|sure)\b"
     r"|(?:explain|describe)\s+(?:it|this|that)\s+(?:like|as\s+if|simply|in\s+simple|for\s+a|to\s+a)\b",
     continuation=r"(?:it|its|it's|this|that|these|those|they|them|the|your|each|every|our|both|all|there|use|using|i|i'm|my|we"
@@ -954,13 +1188,16 @@ ENGLISH = Language(
 
 _DE_CODE_NOUN = (
     r"(?:[\w+#]+-)?(?:funktion(?:en)?|programm(?:e)?|code|skript(?:e)?|script(?:s)?|klasse(?:n)?|methode(?:n)?"
-    r"|abfrage(?:n)?|regex|implementierung(?:en)?|version(?:en)?|tests?|unittests?|zeilen\s+(?:code|" + _LANGS + r")"
+    r"|abfrage(?:n)?|regex|implementierung(?:en)?|version(?:en)?|tests?|unittests?|statements?|anweisung(?:en)?"
+    r"|zeilen\s+(?:code|" + _LANGS + r")"
     r"|(?:excel|sheets|calc|tabellen)-?formel(?:n)?)"
 )
 GERMAN = Language(
     cues={
         "solve": (
-            r"\bkorrigier(?:e|en\s+sie)?\s+(?:die|den|das|deine|ihre|meine)\s+(?:\w+\s+)?(?:rechnung|zählung|beweis|berechnung"
+            r"\bnach\s+wie\s+vielen\s+(?:jahren|monaten|wochen|tagen|stunden|minuten|sekunden|runden|schritten)\b",
+            r"\bkorrigier(?:e|en\s+sie)?\s+(?:die|den|das|deine|ihre|meine)\s+(?:\w+\s+)?(?:rechnung|zählung"
+            r"|beweis|berechnung"
             r"|ergebnis|summe|antwort|abzählung)\b",
             r"\b(?:berechne|löse|bestimme|ermittle|finde|beweise|vereinfache|schätze|entwirf|entwickle|konzipiere"
             r"|konstruiere|leite|folgere|zähle|faktorisiere|integriere|differenziere|analysiere|klassifiziere|minimiere"
@@ -969,8 +1206,10 @@ GERMAN = Language(
             r"|analysieren|klassifizieren|minimieren|maximieren|runden)\s+sie)\b(?!\()",
             r"\bprüfe(?:n\s+sie)?\b[^.?!\n]{0,30}?\bob\b",
             r"\bwelche[nrs]?\s+(?:strecke|geschwindigkeit|wert|wahrscheinlichkeit|preis|temperatur|fläche|anzahl|summe"
-            r"|entfernung|dauer|maße|abmessungen|seitenlängen|länge|breite|höhe|kosten|zinsen|ersparnis|flächeninhalt|umfang"
-            r"|volumen|radius|durchmesser|inhalt|gewicht|masse|betrag|ergebnis|steigung|zinssatz|durchschnitt|mittelwert"
+            r"|entfernung|dauer|maße|abmessungen|seitenlängen|länge|breite|höhe|kosten|zinsen|ersparnis"
+            r"|flächeninhalt|umfang"
+            r"|volumen|radius|durchmesser|inhalt|gewicht|masse|betrag|ergebnis|steigung|zinssatz|durchschnitt"
+            r"|mittelwert"
             r"|rate|gesamtkosten|gesamtbetrag|endbetrag|preis)\b",
             r"\bzeig(?:e|en\s+sie)?\b[^.?!\n]{0,30}?\bdass\b",
             r"\b(?:zeig(?:e|en\s+sie)?|beweis(?:e|en\s+sie)?)\s*:",
@@ -978,7 +1217,8 @@ GERMAN = Language(
             # "Wie teuer ist es jetzt?" (not "doppelt so lang wie breit").
             r"\bwie\s+(?:teuer|billig|alt|schwer|breit|tief|warm|kalt)\s+(?:ist|sind|war|waren|wird|werden|wäre)\b",
             r"\b(?:was|wie\s+viel)\s+(?:ist|sind|ergibt|ergeben|macht|beträgt)\b" + _SAME_CLAUSE + r"\d",
-            r"\bwas\s+(?:ist|sind)\s+(?:der|die|das|sein|seine|ihr|ihre|dein|deine|mein|meine)\s+(?:\w+\s+)?(?:wert|summe|produkt|ergebnis|wahrscheinlichkeit"
+            r"\bwas\s+(?:ist|sind)\s+(?:der|die|das|sein|seine|ihr|ihre|dein|deine|mein"
+            r"|meine)\s+(?:\w+\s+)?(?:wert|summe|produkt|ergebnis|wahrscheinlichkeit"
             r"|fläche|flächeninhalt|volumen|umfang|ableitung|integral|grenzwert|durchschnitt|mittelwert|median|rest"
             r"|geschwindigkeit|entfernung|laufzeit|komplexität|anzahl|preis)\b",
             rf"^und\s+(?:für|fuer|mit|wenn|bei)\b{_MATHY}",
@@ -992,10 +1232,14 @@ GERMAN = Language(
                       "integrieren", "differenzieren", "minimieren", "maximieren", "runden", "lösen", "finden",
                       "konstruieren", "aus+rechnen", "her+leiten", "ab+leiten", "nach+weisen", "ab+schätzen",
                       "rechnen", "nach+rechnen", "durch+rechnen"),
-            r"\b(?:verfolge|simuliere|führe|wende|spiele|gehe)(?:n\s+sie)?\b[^.?!\n]{0,40}?\b(?:algorithmus|verfahren|methode"
+            r"\b(?:verfolge|simuliere|führe|wende|spiele|gehe)(?:n\s+sie)?\b[^.?!\n]{0,40}?\b(?:algorithmus"
+            r"|verfahren|methode"
             r"|suche|iterations?\w*|schritte?|sortier\w*)\b",
         ),
         "explain": (
+            r"\bschreib(?:e|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+)?(?:alle\s+|die\s+|deine\s+"
+            r"|jeden\s+)?(?:zwischenschritte"
+            r"|rechenschritte|schritte|rechenweg|lösungsweg)\b",
             r"\b(?:erkläre|erklär|beschreibe|begründe|vergleiche|erläutere|diskutiere|interpretiere|definiere"
             r"|veranschauliche|(?:erklären|beschreiben|begründen|vergleichen|erläutern|diskutieren|interpretieren"
             r"|definieren|veranschaulichen)\s+sie)\b",
@@ -1003,15 +1247,20 @@ GERMAN = Language(
             r"\bsag(?:e|en\s+sie)?\s+(?:mir|uns)\s*,?\s+(?:wie|warum|wieso|weshalb)\b",
             r"\bmach(?:e|t|en\s+sie)?\s+(?:\w+\s+)?deutlich\b|\bverdeutliche(?:n\s+sie)?\b",
             # "Bitte mit Rechenweg.": the working asked for, as a part of its own.
-            r"^(?:bitte\s+)?(?:(?:und|aber)\s+)?(?:bitte\s+)?(?:mit\s+|den\s+|auch\s+den\s+)?(?:(?:ausführlichem|vollständigem"
+            r"^(?:bitte\s+)?(?:(?:und|aber)\s+)?(?:bitte\s+)?(?:mit\s+|den\s+"
+            r"|auch\s+den\s+)?(?:(?:ausführlichem|vollständigem"
             r"|kurzem|komplettem)\s+)?"
             r"(?:rechenweg|lösungsweg|zwischenschritten|begründung|erklärung)\b",
             # "... und zeig deinen Rechenweg": the working shown, like "Show your work".
-            r"\bzeig(?:e|t|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+|mal\s+|noch\s+|auch\s+)*(?:deinen|ihren|den|die|deine|ihre|alle|jeden)\s+(?:\w+\s+)?"
+            r"\bzeig(?:e|t|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+|mal\s+|noch\s+|auch\s+)*(?:deinen|ihren"
+            r"|den|die|deine|ihre|alle|jeden)\s+(?:\w+\s+)?"
             r"(?:rechenweg|lösungsweg|rechenschritte?|zwischenschritte?|schritte?|rechnung|überlegungen?|weg)\b",
             r"\bwie\s+(?:funktioniert|funktionieren|arbeitet|kommt|kann|können|geht)\b",
             # Advice, when no numbers make it a sum: "Wie lange sollte ich Nudeln kochen?"
-            r"\bwie\s+(?:lange|viel|viele|oft)\s+(?:sollte|soll|sollten|muss|müssen)\s+(?:ich|man|wir|du)\b(?![^?\n]*\d)",
+            r"\bwie\s+(?:lange|viel|viele|oft)\s+(?:sollte|soll|sollten|muss|müssen)\s+(?:ich|man|wir"
+            r"|du)\b(?![^?\n]*\d)"
+            # (Not an amount to pay: "Wie viel muss man noch bezahlen?" after a price.)
+            r"(?!(?:\s+\w+){0,2}\s+(?:bezahlen|zahlen|ausgeben|überweisen|sparen|einzahlen|zurückzahlen)\b)",
             r"\bwas\s+(?:ist|sind|bedeutet|bedeuten|passiert|macht|gibt|tut)\b",
             r"^und\s+(?:für|fuer|mit|wenn|bei)\b",
             r"\b(?:gib|geben\s+sie)\s+(?:mir|uns)\s+(?:ein\s+paar\s+|einige\s+)?(?:tipps|ratschläge|ideen|vorschläge"
@@ -1021,8 +1270,14 @@ GERMAN = Language(
                       "dar+legen"),
         ),
         "code": (
+            # "Wie finde ich per SQL die Kunden, ...": how to do it in a language.
+            r"\bwie\s+(?:\w+\s+)?(?:ich|man)\s+(?:[\w-]+\s+){0,2}?(?:per|mit|in|über|via)\s+" + _LANGS + r"(?![\w+#])",
+            # "..., dazu ein kurzes Python-Programm, das ...": code named after the joining word.
+            r"\b(?:dazu|sowie|außerdem|zusätzlich|und\s+auch)\s+(?:noch\s+)?(?:ein|eine|einen)\s+(?:[\w-]+\s+){0,2}?"
+            + _DE_CODE_NOUN + r"\b",
             r"\b(?:schreib(?:e|en\s+sie)?|erstelle|erstellen\s+sie|erzeuge|gib|geben\s+sie|generiere|programmiere"
-            r"|definiere|formulier(?:e|en\s+sie))\s+(?:mir\s+|uns\s+)?(?:(?:eine?[nmrs]?|die|den|das|der|dem|etwas)\s+)?(?:[\w+#-]+\s+){0,3}?"
+            r"|definiere|formulier(?:e|en\s+sie))\s+(?:mir\s+|uns\s+)?(?:(?:eine?[nmrs]?|die|den|das|der|dem"
+            r"|etwas)\s+)?(?:[\w+#-]+\s+){0,3}?"
             rf"{_DE_CODE_NOUN}\b",
             r"\b(?:implementiere|programmiere|debugge|refaktoriere|(?:implementieren|programmieren|debuggen"
             r"|refaktorieren)\s+sie)\b",
@@ -1032,7 +1287,8 @@ GERMAN = Language(
             + r"|ihn|es|sie)\b",
             rf"\bwie\b{_SAME_CLAUSE}\b(?:ich|man|wir)\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
             # "Wie behebe ich das?", "Wie kann ich den Fehler beheben?": how to fix a fault is code.
-            r"\bwie\s+(?:(?:kann|könnte|soll)\s+(?:ich|man|wir)\s+(?:[\w-]+\s+){0,3}?(?:beheben|reparieren|fixen|debuggen)"
+            r"\bwie\s+(?:(?:kann|könnte|soll)\s+(?:ich|man|wir)\s+(?:[\w-]+\s+){0,3}?(?:beheben|reparieren"
+            r"|fixen|debuggen)"
             r"|(?:behebe|repariere|fixe|debugge)\s+(?:ich|man|wir))\b",
             # Anything written or built in a programming language is code ("schreibe einen UDP-Client in Python").
             r"\b(?:schreib(?:e|en\s+sie)?|erstelle(?:n\s+sie)?|bau(?:e|en\s+sie)?|programmiere(?:n\s+sie)?)\b"
@@ -1044,25 +1300,29 @@ GERMAN = Language(
             r"\bwie\s+(?:sieht|s[aä]he|würde)\s+(?:eine?[nmrs]?|der|die|das)\s+(?:[\w+#-]+\s+){0,2}?" + _DE_CODE_NOUN
             + r"\b[^.?!\n]{0,80}?\baus(?:sehen)?\b",
             # "Kannst du das noch anpassen, damit ...?": a change to the code just given.
-            r"\b(?:das|es|ihn|sie|die\s+funktion|den\s+code|das\s+skript)\s+(?:noch\s+|bitte\s+|so\s+|mal\s+)*(?:anpassen|ändern"
+            r"\b(?:das|es|ihn|sie|die\s+funktion|den\s+code|das\s+skript)\s+(?:noch\s+|bitte\s+|so\s+"
+            r"|mal\s+)*(?:anpassen|ändern"
             r"|umbauen|erweitern|umschreiben|korrigieren|verbessern|optimieren)\b",
             # An example in a language is code: "... und gib ein Beispiel in Python."
-            r"\b(?:gib|geben\s+sie|zeig(?:e|en\s+sie)?|schreib(?:e|en\s+sie)?)\s+(?:mir\s+|uns\s+)?(?:noch\s+)?(?:ein(?:en|ige)?\s+)?"
+            r"\b(?:gib|geben\s+sie|zeig(?:e|en\s+sie)?|schreib(?:e|en\s+sie)?)\s+(?:mir\s+"
+            r"|uns\s+)?(?:noch\s+)?(?:ein(?:en|ige)?\s+)?"
             rf"(?:\w+\s+)?(?:code)?beispiel(?:e)?\b{_SAME_CLAUSE}\b(?:in|mit)\s+{_LANGS}(?![\w+#])",
             # "Füge Typannotationen hinzu", "Ergänze Tests": a change to the code.
             r"\bfüge(?:n\s+sie)?\b[^.?!\n]{0,60}?\bhinzu\b",
-            r"\bergänze(?:n\s+sie)?\s+(?:(?:eine?[nmrs]?|die|den|das)\s+)?(?:[\w-]+\s+)?(?:\w*tests?|kommentare?|typannotationen"
+            r"\bergänze(?:n\s+sie)?\s+(?:(?:eine?[nmrs]?|die|den|das)\s+)?(?:[\w-]+\s+)?(?:\w*tests?"
+            r"|kommentare?|typannotationen"
             r"|typhinweise|fehlerbehandlung|docstrings?|logging|validierung|parameter|methoden?)\b",
             r"\bschreib(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b(?=\s*(?:[.?!,;]|$))",
             _de_verbs("implementieren", "programmieren", "debuggen", "refaktorieren"),
             # A bare verb of changing code: "Korrigiere das bitte.", "Bitte fixen."
-            r"^(?:bitte\s+)?(?:korrigier(?:e|en\s+sie)?|fix(?:e|en\s+sie)?|debugge|reparier(?:e|en\s+sie)?|beheb(?:e|en\s+sie)?"
+            r"^(?:bitte\s+)?(?:korrigier(?:e|en\s+sie)?|fix(?:e|en\s+sie)?|debugge|reparier(?:e|en\s+sie)?"
+            r"|beheb(?:e|en\s+sie)?"
             r"|korrigieren|fixen|debuggen|reparieren|beheben)(?:\s+(?:das|es|ihn|sie|den\s+fehler|bitte|jetzt|nochmal"
             r"|mal|doch))*\s*[.!]*$",
         ),
     },
-    joiners=r"und|dann|danach|anschließend",
-    fillers=r"und|dann|danach|anschließend|außerdem|auch|bitte|jetzt|nun|zum\s+schluss|schließlich|zuletzt"
+    joiners=r"und|dann|danach|anschließend|dazu|sowie",
+    fillers=r"und|dann|danach|anschließend|dazu|sowie|außerdem|auch|bitte|jetzt|nun|zum\s+schluss|schließlich|zuletzt"
     r"|zusätzlich|abschließend|kannst\s+du|können\s+sie",
     elaboration=r"(?:(?:es|sie|er)\s+|(?:das|die|der|dein|deine|ihr|ihre|jede|jeder|jedes)\s+(?:[\w-]+\s+){1,2}?)"
     r"(?:soll|sollte|muss|müssen|sollen|darf|kann)\b",
@@ -1071,14 +1331,18 @@ GERMAN = Language(
 )
 
 _FR_CODE_NOUN = (r"(?:(?:fonction|programme|code|script|classe|méthode|requête|test|expression\s+régulière|regex"
-                 r"|implémentation|version|exemple|commande|ligne\s+crontab|crontab)s?"
+                 r"|implémentation|version|commande|ligne\s+crontab|crontab)s?|exemples?\s+(?:de\s+code"
+                 r"|en\s+" + _LANGS + r")"
                  r"|formules?\s+(?:excel|google\s+sheets|sheets|calc|de\s+tableur|dans\s+excel)"
                  r"|lignes?\s+de\s+(?:code|" + _LANGS
                  + r"))")
 FRENCH = Language(
     cues={
         "solve": (
-            r"\bcorrige[zr]?\s+(?:le|la|les|ton|ta|tes|votre|vos|mon|ma|l['’])\s*(?:\w+\s+)?(?:dénombrement|calcul|comptage|preuve"
+            # "Et si le rayon double ?": the same result for changed givens.
+            r"^et\s+si\s+(?:le|la|les|l['’])\s*\w+\s+(?:double|triple|diminue|augmente|vaut|passe\s+à|est\s+de)\b",
+            r"\bcorrige[zr]?\s+(?:le|la|les|ton|ta|tes|votre|vos|mon|ma|l['’])\s*(?:\w+\s+)?(?:dénombrement"
+            r"|calcul|comptage|preuve"
             r"|démonstration|raisonnement|résultat|somme|réponse)\b",
             r"\b(?:calcule[zr]?|résous|résolvez|résoudre|détermine[zr]?|trouve[zr]?|démontre[zr]?|prouve[zr]?"
             r"|simplifie[zr]?|factorise[zr]?|estime[zr]?|conçois|concevez|concevoir|construis|construisez|construire"
@@ -1099,7 +1363,8 @@ FRENCH = Language(
             rf"^et\s+(?:pour|avec|si|quand|dans)\b{_MATHY}",
             # "Le résultat reste-t-il vrai ...?", "L'inégalité est-elle encore valable ...?": settled by proof.
             r"^(?=[^?\n]*\b(?:résultats?|théorèmes?|énoncés?|propriétés?|inégalités?|égalités?|identités?|formules?"
-            r"|bornes?|lemmes?|propositions?|conclusions?|affirmations?|réciproques?|assertions?|estimations?|arguments?"
+            r"|bornes?|lemmes?|propositions?|conclusions?|affirmations?|réciproques?|assertions?|estimations?"
+            r"|arguments?"
             r"|démonstrations?|preuves?|méthodes?|algorithmes?)\b)"
             r"(?:[^?\n]*\b\w+(?:-t)?-(?:il|elle|ils|elles)\b|est-ce\s+que\b|(?:et\s+)?si\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Montrer", "Calculer"), with clitics.
@@ -1113,6 +1378,7 @@ FRENCH = Language(
             r"\b(?:algorithme|méthode|procédé|procédure|recherche|tri|itérations?|étapes?|parcours)\b",
         ),
         "explain": (
+            r"\bcomprendre\s+(?:pourquoi|comment|l['’]intérêt|le\s+sens|le\s+rôle|ce\s+que|ce\s+qu['’])",
             r"\b(?:explique[zr]?|décris|décrivez|décrire|justifie[zr]?|compare[zr]?(?!-)|commente[zr]?|interprète"
             r"|interprétez|discute[zr]?|définis|définissez|illustre[zr]?|clarifie[zr]?|résume[zr]?)\b",
             r"\bpourquoi\b",
@@ -1122,7 +1388,8 @@ FRENCH = Language(
             r"\bcomment\s+(?:on\s+)?[a-zéèêàç]+(?:er|ir|re)\b",
             r"\bdi(?:s|tes)-(?:moi|nous)\s+(?:comment|pourquoi)\b",
             r"\b(?:me\s+|nous\s+)dire\s+(?:ce\s+qu|pourquoi|comment|quel|si\b)",
-            r"\b(?:merci\s+de|prière\s+de|n['’]oublie(?:z)?\s+pas\s+de)\s+(?:bien\s+vouloir\s+)?(?:me\s+|nous\s+)?(?:détailler"
+            r"\b(?:merci\s+de|prière\s+de|n['’]oublie(?:z)?\s+pas\s+de)\s+(?:bien\s+vouloir\s+)?(?:me\s+"
+            r"|nous\s+)?(?:détailler"
             r"|expliquer|justifier|montrer|décrire|préciser)\b",
             r"\b(?:comment|pourquoi)\s*(?:\w+\s*)?\?\s*$",
             r"\b(?:donne[zr]?|rappelle[zr]?|énonce[zr]?)\s+(?:la|une)\s+définition\b",
@@ -1138,11 +1405,17 @@ FRENCH = Language(
                       "définir/is", "décrire=décris|décrivez"),
         ),
         "code": (
-            r"(?:\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne|donnez|fournis|fournissez)(?:-(?:moi|nous))?"
+            # "Corrige ça pour que ça marche aussi avec des nombres négatifs.": the code changed to work.
+            r"\b(?:corrige|modifie|change|adapte)[zr]?\s+(?:ça|ca|cela)\s+pour\s+qu",
+            r"\b(?:et\s+)?(?:aussi|ainsi\s+que|également)\s+(?:un|une"
+            r"|des)\s+(?:[\w-]+\s+){0,2}?" + _FR_CODE_NOUN + r"\b",
+            r"(?:\b(?:écris|écrivez|écrire|crée|créez|créer|génère|générez|donne|donnez|fournis"
+            r"|fournissez)(?:-(?:moi|nous))?"
             r"|\b(?:me|nous)\s+(?:écrire|créer|générer|donner|fournir|coder|programmer))\s+"
             r"(?:(?:une?|du|des|le|la|les|cette|ce)\s+|l['’])?(?:[\w+#'’-]+\s+){0,3}?" + _FR_CODE_NOUN + r"\b",
             r"\b(?:implémente[zr]?|programme[zr]|débogue[zr]?|refactorise[zr]?)\b",
-            r"\bajoute[zr]?\s+(?:(?:des|un|une|le|la|les|du|de\s+la)\s+)?(?:[\w-]+\s+)?(?:tests?|commentaires?|docstrings?"
+            r"\bajoute[zr]?\s+(?:(?:des|un|une|le|la|les|du|de\s+la)\s+)?(?:[\w-]+\s+)?(?:tests?|commentaires?"
+            r"|docstrings?"
             r"|annotations?|gestion|journalisation|logs?|validation|exceptions?|paramètres?|arguments?|méthodes?)\b",
             r"\bcode[zr]?(?:-(?:moi|nous))?\s+(?:une?|le|la|les|du|des|cette|ce)\s+(?:[\w+#'’-]+\s+){0,3}?"
             + _FR_CODE_NOUN + r"\b",
@@ -1150,13 +1423,16 @@ FRENCH = Language(
             rf"-(?:le|la|les)\s+en\s+{_LANGS}(?![\w+#])",
             r"\br[ée][ée]cri(?:s|vez|re|t)\b",
             r"\b(?:modifie[zr]?|corrige[zr]?|convertis(?:sez)?|tradui[st]|traduisez|adapte[zr]?|optimise[zr]?|étends"
-            r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
+            r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les"
+            r"|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
             # "Tu peux l'adapter pour qu'elle accepte une liste vide ?": a change to the code just given.
-            r"\b(?:le|la|les|l['’])\s*(?:adapter|modifier|réécrire|corriger|changer|étendre|optimiser|convertir|traduire"
+            r"\b(?:le|la|les|l['’])\s*(?:adapter|modifier|réécrire|corriger|changer|étendre|optimiser|convertir"
+            r"|traduire"
             r"|refactoriser|simplifier|accélérer|rendre)\b",
-            r"\bcomment\s+(?:(?:puis-je|je\s+peux|on\s+peut|peut-on|dois-je)\s+)?(?:le\s+|la\s+|les\s+)?(?:corriger|réparer|déboguer"
+            r"\bcomment\s+(?:(?:puis-je|je\s+peux|on\s+peut|peut-on|dois-je)\s+)?(?:le\s+|la\s+"
+            r"|les\s+)?(?:corriger|réparer|déboguer"
             r"|fixer)\b",
             r"\b(?:écris|écrivez|écrire|crée[zr]?|code[zr]?|programme[zr])(?:-(?:moi|nous))?\b[^.?!\n,;]*?\ben\s+"
             + _LANGS + r"(?![\w+#])",
@@ -1164,8 +1440,8 @@ FRENCH = Language(
                       "réécrire=réécris|réécrivez"),
         ),
     },
-    joiners=r"et|puis|ensuite",
-    fillers=r"et|puis|ensuite|enfin|aussi|également|maintenant|finalement|s['’]il\s+(?:te|vous)\s+plaît|peux-tu"
+    joiners=r"et|puis|ensuite|ainsi\s+que",
+    fillers=r"et|puis|ensuite|ainsi\s+que|enfin|aussi|également|maintenant|finalement|s['’]il\s+(?:te|vous)\s+plaît|peux-tu"
     r"|pouvez-vous",
     elaboration=r"(?:(?:il|elle)\s+|(?:le|la|les|ton|ta|votre|chaque)\s+(?:[\w-]+\s+){1,2}?)(?:doit|doivent|devra"
     r"|devrait|peut)\b",
@@ -1180,9 +1456,11 @@ _ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programita|scriptcito|"
 SPANISH = Language(
     cues={
         "solve": (
+            r"\bjustifica\w*\s+(?:con\s+rigor\s+|formalmente\s+|rigurosamente\s+)que\b",
             # "... el mínimo común múltiplo de 12, 18 y 30. ¿Cuál es?": the value asked for, bare.
             r"^¿?\s*(?:y\s+)?(?:cu[aá]l\s+es|cu[aá]nto\s+(?:es|da|sale|mide|cuesta|vale))\s*\?",
-            r"\b(?:corrige|corrija)\s+(?:el|la|los|tu|su|mi)\s+(?:\w+\s+)?(?:conteo|c[aá]lculo|demostraci[oó]n|prueba|resultado"
+            r"\b(?:corrige|corrija)\s+(?:el|la|los|tu|su|mi)\s+(?:\w+\s+)?(?:conteo|c[aá]lculo|demostraci[oó]n"
+            r"|prueba|resultado"
             r"|suma|respuesta|recuento)\b",
             r"\b(?:calcula|calcule|calcular|resuelve|resuelva|resolver|determina|determine|determinar|encuentra"
             r"|encuentre|encontrar|halla|halle|hallar|demuestra|demuestre|demostrar|simplifica|simplifique"
@@ -1192,8 +1470,10 @@ SPANISH = Language(
             r"\b(?:verifica|verifique|comprueba|compruebe)\s+(?:que|si)\b",
             r"\bqu[eé]\s+(?:distancia|velocidad|valor|probabilidad|precio|porcentaje|cantidad|área|temperatura"
             r"|duración|edad|altura|longitud|peso|masa|volumen|superficie)\b",
-            r"\b(?:prueb[ae]|probar|comprobar|verificar)\s+(?:(?:por|mediante|usando|con)\s+(?:[\w-]+\s+){1,2}?)?(?:que|si)\b",
-            r"\b(?:saldr[ií]a|ser[ií]a|dar[ií]a|quedar[ií]a|costar[ií]a)\s+(?:lo\s+mismo|igual|m[aá]s\s+barato|m[aá]s\s+caro)\b",
+            r"\b(?:prueb[ae]|probar|comprobar|verificar)\s+(?:(?:por|mediante|usando"
+            r"|con)\s+(?:[\w-]+\s+){1,2}?)?(?:que|si)\b",
+            r"\b(?:saldr[ií]a|ser[ií]a|dar[ií]a|quedar[ií]a|costar[ií]a)\s+(?:lo\s+mismo|igual|m[aá]s\s+barato"
+            r"|m[aá]s\s+caro)\b",
             r"\bcuánt[oa]s?\b",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\b" + _SAME_CLAUSE + r"\d",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\s+(?:el|la|los|las|su|sus|mi|mis|tu|tus|nuestro|nuestra)\s+"
@@ -1204,7 +1484,8 @@ SPANISH = Language(
             # "¿Sigue siendo cierto el resultado si ...?", "¿El teorema sigue valiendo ...?": settled by proof.
             r"^(?=[^?\n]*\b(?:resultados?|teoremas?|enunciados?|propiedad(?:es)?|desigualdad(?:es)?|igualdad(?:es)?"
             r"|identidad(?:es)?|fórmulas?|formulas?|cotas?|lemas?|proposici[oó]n(?:es)?|conclusi[oó]n(?:es)?"
-            r"|afirmaci[oó]n(?:es)?|rec[ií]proc[oa]|argumentos?|demostraci[oó]n(?:es)?|m[eé]todos?|algoritmos?)\b)(?=[^?\n]*\b(?:sigue|siguen|vale|valen|valiendo|cumple|cumplen"
+            r"|afirmaci[oó]n(?:es)?|rec[ií]proc[oa]|argumentos?|demostraci[oó]n(?:es)?|m[eé]todos?"
+            r"|algoritmos?)\b)(?=[^?\n]*\b(?:sigue|siguen|vale|valen|valiendo|cumple|cumplen"
             r"|cierto|cierta|ciertos|ciertas|verdadero|verdadera|v[aá]lid[oa]s?|mantiene|mantienen|contin[uú]a"
             r"|aplica|aplican)\b)[^?\n]*\?",
             # Every imperative form and the infinitive of instructions ("Demostrar que", "Calcular"), with clitics.
@@ -1217,13 +1498,15 @@ SPANISH = Language(
             r"|iteraciones|pasos|recorrido)\b",
         ),
         "explain": (
-            r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara|compare(?!-)|comenta|comente"
+            r"\b(?:explica|explique|explicar|describe|describa|describir|justifica|justifique|compara"
+            r"|compare(?!-)|comenta|comente"
             r"|interpreta|interprete|discute|discuta|define|defina|aclara|aclare|resume|resuma|ilustra|ilustre)\b",
             # With a clitic the stress mark moves: "explícame", "descríbelo".
             r"\b(?:expl[ií]ca|descr[ií]be|just[ií]fica|comp[aá]ra)(?:me|nos|lo|la|los|las|melo|mela)\b",
             r"\bqu[eé]\s+diferencias?\b",
             # "... y dime cómo lo hiciste": how it was done, in prose.
-            r"\b(?:d[ií](?:me|nos|game|ganos)|cu[eé]nta(?:me|nos))\s+(?:c[oó]mo|por\s+qu[eé]|de\s+d[oó]nde|cu[aá]l|qu[eé]|si)\b",
+            r"\b(?:d[ií](?:me|nos|game|ganos)|cu[eé]nta(?:me|nos))\s+(?:c[oó]mo|por\s+qu[eé]|de\s+d[oó]nde"
+            r"|cu[aá]l|qu[eé]|si)\b",
             r"\b(?:me|nos)\s+(?:lo|la|los|las)?\s*explicas\b",
             r"\bse\s+diferencian?\b|\bdiferencias?\s+entre\b",
             # "... y muestra tu procedimiento": the working shown, like "Show your work".
@@ -1238,28 +1521,39 @@ SPANISH = Language(
                       "detallar", "comentar", "ilustrar", "discutir", "argumentar", "razonar"),
         ),
         "code": (
+            # "¿Cómo filtro filas de un DataFrame de pandas por fecha?": how to do it in a language or library.
+            r"c[oó]mo\s+(?:\w+\s+)?(?:filtro|ordeno|agrupo|leo|escribo|cargo|convierto|hago|calculo|cuento|uno"
+            r"|junto|elimino"
+            r"|borro|quito|cambio|paso|guardo|exporto|importo|obtengo|saco"
+            r"|creo)\b(?=[^?\n]*\b" + _LANGS + r"(?![\w+#]))",
+            # "..., y también un programa en Python que compruebe el resultado.": code named after the joining word.
+            r"\b(?:y\s+)?(?:también|además)\s+(?:un|una|unos|unas)\s+(?:[\w-]+\s+){0,2}?" + _ES_CODE_NOUN + r"\b",
             # With a clitic the stress mark moves: "escríbeme", "créanos", "genérame".
-            r"\b(?:escr[ií]be|escr[ií]ba|escribir|cr[eé]a|cr[eé]e|crear|gen[eé]ra|gen[eé]re|dame|deme|proporci[oó]na|haz|h[aá]game"
+            r"\b(?:escr[ií]be|escr[ií]ba|escribir|cr[eé]a|cr[eé]e|crear|gen[eé]ra|gen[eé]re|dame|deme"
+            r"|proporci[oó]na|haz|h[aá]game"
             r"|prep[aá]ra|prep[aá]re)"
             r"(?:me|nos|le|les)?\s+"
             r"(?:(?:una?|el|la|los|las|algo\s+de)\s+)?(?:[\w+#-]+\s+){0,3}?" + _ES_CODE_NOUN + r"\b",
             r"\b(?:implementa|implemente|implementar|depura|depure|refactoriza|refactorice)\b",
             r"\bprogram[ae]\s+(?:una?|el|la)\b",
-            r"\ba[ñn]ad[ea](?:le|les)?\s+(?:(?:unas?|unos?|el|la|los|las)\s+)?(?:[\w-]+\s+)?(?:pruebas?|tests?|comentarios?"
+            r"\ba[ñn]ad[ea](?:le|les)?\s+(?:(?:unas?|unos?|el|la|los|las)\s+)?(?:[\w-]+\s+)?(?:pruebas?|tests?"
+            r"|comentarios?"
             r"|manejo|validación|validacion|anotaciones|tipos|docstrings?|parámetros?|parametros?|métodos?|metodos?"
             r"|registros?|logs?|excepciones?)\b",
             # "Pásalo a Java", "Hazlo en Rust": the same code in another language.
             rf"\b\w+(?:lo|la|los|las)\s+(?:a|en)\s+{_LANGS}(?![\w+#])",
             r"\brees?cr[ií]b(?:e|a|ir)(?:l[oa]s?)?\b",
             r"\b(?:corr[ií]gel[oa]s?|arr[eé]glal[oa]s?|rep[aá]ral[oa]s?|depúral[oa]s?|depural[oa]s?)\b",
-            r"\b(?:adaptar|modificar|cambiar|corregir|convertir|traducir|optimizar|extender|reescribir|arreglar)(?:l[oa]s?)\b",
+            r"\b(?:adaptar|modificar|cambiar|corregir|convertir|traducir|optimizar|extender|reescribir"
+            r"|arreglar)(?:l[oa]s?)\b",
             r"\b(?:convi[eé]rte|modif[ií]ca|trad[uú]ce|ad[aá]pta|optim[ií]za|ext[ií]ende|c[aá]mbia|transf[oó]rma"
             r"|h[aá]z)l[oa]s?\b(?!\s+(?:para|con|de|otra)\b)",
             r"\b(?:modifica|modifique|corrige|corrija|convierte|convierta|traduce|traduzca|adapta|adapte|optimiza"
             r"|optimice|extiende|extienda)(?:l[oa]s?\b|\s+(?:esta|este|la|el|tu|su|mi)\s+(?:[\w+#-]+\s+)?"
             r"(?:función|funcion|código|codigo|programa|método|clase|script|consulta|bucle|algoritmo)\b)",
             rf"\bc[oó]mo\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
-            r"\bc[oó]mo\s+(?:(?:puedo|se\s+puede|podr[ií]a)\s+)?(?:lo\s+|la\s+)?(?:arreglo|arreglar|corrijo|corregir|depuro"
+            r"\bc[oó]mo\s+(?:(?:puedo|se\s+puede|podr[ií]a)\s+)?(?:lo\s+|la\s+)?(?:arreglo|arreglar|corrijo"
+            r"|corregir|depuro"
             r"|depurar)(?:l[oa])?\b",
             r"\b(?:escr[ií]b[ea](?:me|nos)?|escribir|cr[eé][ae](?:me|nos)?|crear|programa|programe|programar)\b"
             r"[^.?!\n,;]*?\ben\s+" + _LANGS + r"(?![\w+#])",
@@ -1268,8 +1562,8 @@ SPANISH = Language(
             + r"\b(?:en|con)\s+" + _LANGS + r"(?![\w+#])",
         ),
     },
-    joiners=r"y|luego|después",
-    fillers=r"y|luego|después|además|también|ahora|finalmente|por\s+último|por\s+favor|puedes|podrías",
+    joiners=r"y|luego|después|así\s+como",
+    fillers=r"y|luego|después|así\s+como|además|también|ahora|finalmente|por\s+último|por\s+favor|puedes|podrías",
     elaboration=r"(?:(?:el|la|los|las|tu|su|cada)\s+(?:[\w-]+\s+){1,2}?)?(?:debe|deben|debería|tiene\s+que"
     r"|tendrá\s+que)\b",
     continuation=r"(?:el|la|los|las|esto|eso|esta|este|tu|su|usa|use|utiliza|utilice|sin|con|solo|pero"
@@ -1307,7 +1601,8 @@ _LANGUAGE_MARKS = {
     "de": re.compile(
         r"[äöüß]|\b(?:und|der|das|den|dem|des|ist|sind|ich|du|wir|nicht|mit|für|fuer|ein|eine|einen|einem|zu|von"
         r"|wie|wer|bitte|warum|wieso|weshalb|kannst|können|mir|mich|uns|sie|auf|aus|bei|nach|oder|aber|auch"
-        r"|gibt|gilt|zeig\w*|schreib\w*|berechne\w*|bestimme\w*|erkläre?\w*|mach\w*|dass|ob|wenn|noch|nur|nun|jetzt|danke|hallo|hat|habe)\b",
+        r"|gibt|gilt|zeig\w*|schreib\w*|berechne\w*|bestimme\w*|erkläre?\w*|mach\w*|dass|ob|wenn|noch|nur|nun"
+        r"|jetzt|danke|hallo|hat|habe)\b",
         re.IGNORECASE,
     ),
     "fr": re.compile(
@@ -1319,7 +1614,8 @@ _LANGUAGE_MARKS = {
     "es": re.compile(
         r"[ñáíóúü¿¡]|\b(?:el|la|los|las|un|una|unos|unas|y|que|de|del|en|por|para|con|es|como|qu[eé]|c[oó]mo"
         r"|cu[aá]l\w*|cu[aá]nt\w*|mi|mis|tu|tus|su|sus|se|lo|le|al|si|hazme|dame|ponme|escribe\w*|calcula\w*"
-        r"|explica\w*|muestra\w*|luego|despu[eé]s|tambi[eé]n|ahora|porfa|gracias|hola|oye"
+        r"|explica\w*|muestra\w*|resuelve\w*|halla\w*|demuestra\w*|encuentra\w*|luego|despu[eé]s|tambi[eé]n|ahora|porfa"
+        r"|gracias|hola|oye"
         r"|\w+(?:ifica|iza))\b",
         re.IGNORECASE,
     ),
@@ -1355,7 +1651,8 @@ _PROSE_ROLE = "explain"
 _WH = re.compile(r"(?:how|why|what|where|when|which|who|wie|warum|was|comment|pourquoi|qu|c[oó]mo|por\s+qu|qu[eé])\b",
                  re.IGNORECASE)
 _INDIRECT = re.compile(
-    r"(?!how\s+(?:many|much|likely|far|long|often|big|large|old)\b)(?:how|why|what|where|when|whether|wie|warum|comment|pourquoi|c[oó]mo|por\s+qu[eé])\b(?!\s+(?:do|does|did"
+    r"(?!how\s+(?:many|much|likely|far|long|often|big|large|old)\b)(?:how|why|what|where|when|whether|wie|warum"
+    r"|comment|pourquoi|c[oó]mo|por\s+qu[eé])\b(?!\s+(?:do|does|did"
     r"|is|are|was|were|can|could|would|should|will|shall|might|must|has|have|i|we)\b)(?![^.?!\n]*"
     + _IN_LANG + ")",
     re.IGNORECASE,
@@ -1412,19 +1709,25 @@ _NEED = (
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
     r"|(?:brauche|bräuchte)\s+(?:dafür|hierfür|noch|dazu)"
     r"|gesucht\s+(?:ist|wird|sind|werden)|on\s+cherche|se\s+busca"
-    r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux|voudrais|cherche|souhaite|souhaiterais)"
+    r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux"
+    r"|voudrais|cherche|souhaite|souhaiterais)"
     r"|j['’]aimerais|nous\s+(?:voudrions|aimerions|souhaitons|souhaiterions)"
-    r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco|(?:me|nos)\s+(?:hace|har[ií]a)\s+falta"
+    r"|necesito|necesitamos|necesitar[ií]a|quiero|queremos|quisiera|me\s+gustar[ií]a|busco|(?:me|nos)\s+(?:hace"
+    r"|har[ií]a)\s+falta"
     # Someone else's need, said by the person asking: "Our team needs a formula ...", "My boss wants
     # a script ...", "Unser Team braucht ...", "Notre équipe a besoin d'...", "Mi jefe necesita ...".
     r"|" + _THIRD_PERSON + r")\s+"
-    r"(?:(?:d['’]|de\s+)?(?:an?|some|one|the|ein|eine|einen|etwas|un|une|des|du|una?|unos|unas|el|la|los|las)\b"
+    # ("I'd love to see the solution ...", "J'aimerais connaître la probabilité ...": a verb of getting first.)
+    r"(?:(?:to\s+(?:see|know|get|have)|connaître|savoir|avoir|voir|obtenir|conocer|saber|tener|ver|obtener)\s+)?"
+    r"(?:(?:d['’]|de\s+)?(?:an?|some|one|the|ein|eine|einen|etwas|die|der|das|den|un|une|des|du|la|le|les|l['’]|una?"
+    r"|unos|unas|el|la|los|las)\b"
     # ("I need SQL that ...", "I need Python for this")
     r"|" + _LANGS + r"(?![\w+#]))"
 )
 _ASK = (
     # (German puts the verb last: "Kannst du es mir am Beispiel von nginx erklären?" asks for prose.)
-    r"(?:(?:can|could|would|will)\s+(?:you|u)|(?:kannst\s+du|könntest\s+du|können\s+sie|könnten\s+sie)(?![^?.!\n]*\b(?:erklären"
+    r"(?:(?:can|could|would|will)\s+(?:you|u)|(?:kannst\s+du|könntest\s+du|können\s+sie"
+    r"|könnten\s+sie)(?![^?.!\n]*\b(?:erklären"
     r"|beschreiben|sagen|erzählen|verraten|erläutern|näherbringen|zeigen,\s+wie|zeigen,\s+warum)\s*[?.!]?\s*$)|peux-tu"
     r"|pourrais-tu|pouvez-vous|pourriez-vous|puedes|podr[ií]as|podr[ií]a|(?:can|could|may)\s+i\s+(?=(?:get|have)\b))"
     r"\s*(?:please\s+|bitte\s+|mir\s+|me\s+)?"
@@ -1447,6 +1750,12 @@ _CODE_REQUEST = re.compile(
     re.IGNORECASE,
 )
 _JOIN_GAP = re.compile(r"[\s,;]*")
+_WH_AUX = re.compile(
+    r"(?:and\s+|but\s+|so\s+)?(?:what|why|how|when|where|which)\s+(?:\w+\s+)?(?:does|do|did|is|are|was|were"
+    r"|would|should"
+    r"|happens?)\b",
+    re.IGNORECASE,
+)
 # ... also after what it is for: "Für jede Filiale soll der Monat mit dem höchsten Umsatz herauskommen – bräuchte
 # dafür SQL."
 _LATE_REQUEST = re.compile(r"[^\n]*?[–—;]\s*(?:" + _STRONG_REQUEST.pattern + r")", re.IGNORECASE)
@@ -1477,14 +1786,17 @@ _HEADLINE = re.compile(
     + r"|" + _LANGS + r"[\s-]+(?:(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+\s+){0,1}"
     r"(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+"
     + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound|probability|chance"
-    r"|odds|volume|area|surface\s+area|perimeter|circumference|derivative|integral|antiderivative|expected\s+value|variance"
-    r"|determinant|inverse|gcd|lcm|hcf|gcf|square\s+root|number\s+of\s+ways|(?:amortized\s+|expected\s+|worst-case\s+)?cost"
+    r"|odds|volume|area|surface\s+area|perimeter|circumference|derivative|integral|antiderivative"
+    r"|expected\s+value|variance"
+    r"|determinant|inverse|gcd|lcm|hcf|gcf|square\s+root|number\s+of\s+ways|(?:amortized\s+|expected\s+"
+    r"|worst-case\s+)?cost"
     r"|running\s+time|time\s+complexity|big-?o|wahrscheinlichkeit|probabilité|probabilidad)"
     r"|(?P<prose>explanation|summary|overview|comparison))(?![\w+#])"
     # What it is for ("to flatten ...", "that runs ...") describes the deliverable: its verbs ask nothing.
     r"(?:(?P<complement>\s+(?:for|to|of|that|which|please|für|zum|zur|zu|um|die|das|der|den|pour|qui|afin|para|que)\b"
     # ("bash script listing the 15 biggest files", "Python generator yielding the leaves ...")
-    r"|\s+(?!(?:during|morning|evening|nothing|something|anything|everything|thing|king|ring|string|spring)\b)[a-z]+ing\b"
+    r"|\s+(?!(?:during|morning|evening|nothing|something|anything|everything|thing|king|ring|string"
+    r"|spring)\b)[a-z]+ing\b"
     # ("An HTML page with a login form, please.": "with" only in a request that says please or asks.)
     r"|\s+(?:with|using|mit|avec|con)\b(?=[^\n]*(?:\bplease\b|\bbitte\b|s['’]il\s+(?:te|vous)\s+pla[iî]t|por\s+favor"
     r"|\?\s*$)))"
@@ -1528,13 +1840,14 @@ _TOOL_NAMED = re.compile(
 )
 # "Tips for packing a carry-on for a 10 day trip?": advice asked for, whatever numbers come with it.
 _TIPS_FOR = re.compile(
-    r"\b(?:tips|advice|ideas|suggestions|recommendations|pointers)\s+(?:for|on|about)\b", re.IGNORECASE
+    r"\b(?:tips|advice|ideas|suggestions|recommendations|pointers)\s+(?:for|on|about|to)\b", re.IGNORECASE
 )
 # The opening of a direct question: a wh-word, or an auxiliary before its subject ("what am I doing wrong",
 # "wouldn't a plain dict be simpler", "is there a faster way"), after an interjection.
 _UNMARKED_QUESTION = re.compile(
     r"(?:(?:hmm+|hm|so|ok(?:ay)?|well|wait|also|and|but|oh|ah)\b[\s,.]*)*(?:(?:what|why|how|which|where|when|who)\b"
-    r"|(?:is|are|was|were|do|does|did|can|could|would|will|should|shall|has|have)(?:n['’]?t)?\s+(?:i|you|we|it|this|that"
+    r"|(?:is|are|was|were|do|does|did|can|could|would|will|should|shall|has|have)(?:n['’]?t)?\s+(?:i|you|we|it"
+    r"|this|that"
     r"|there|they|he|she|a|an|the|my|your|our)\b)",
     re.IGNORECASE,
 )
@@ -1556,7 +1869,8 @@ _SHOW_HOW = re.compile(
     r"|(?:show|give)\s+(?:me\s+|us\s+)?(?:how\s+(?:to|i|we|you|one)\b|an?\s+(?:[\w-]+\s+){0,2}?(?:example|snippet"
     r"|demo)\b|the\s+(?:[\w-]+\s+)?(?:correct|right|proper|idiomatic|best|clean|safe|usual|fixed|corrected)\s+"
     # ("How would you handle the lazy propagation?" asks for the idea, though.)
-    r"(?:way|version)\b)|how\s+(?:(?:do|would|can|could|should)\s+(?:i|we|one)|(?:do|can|could)\s+you)\s+(?!(?:know|tell|decide|choose"
+    r"(?:way|version)\b)|how\s+(?:(?:do|would|can|could|should)\s+(?:i|we|one)|(?:do|can"
+    r"|could)\s+you)\s+(?!(?:know|tell|decide|choose"
     r"|think|say|learn|pick|explain|understand|remember|read)\b)[^\W\d]+[^?\n]*\?)",
     re.IGNORECASE,
 )
@@ -1572,9 +1886,11 @@ _EXPRESSION = re.compile(_TERM + r"(?:[-+*/^×÷x%]" + _TERM + r")+[=?]?\s*", re
 _STATEMENT = re.compile(
     # ("In C, my array has 12 ints ...": the language first.)
     r"(?:(?:in|with|using)\s+" + _LANGS + r"(?![\w+#])\s*,\s*)?"
-    r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m|are|'re|is|was"
+    r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m"
+    r"|are|'re|is|was"
     r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b"
-    r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe|habe|bin|arbeite"
+    r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe"
+    r"|habe|bin|arbeite"
     r"|nutze|benutze)|(?:yo\s+)?(?:no\s+)?(?:entiendo|tengo|uso|trabajo|estoy))\b"
     r"(?![^.?!\n]*\b(?:want|need|would\s+like|how|help|please|trying\s+to|looking\s+for)\b)",
     re.IGNORECASE,
@@ -1587,8 +1903,8 @@ _COST_ITEM = re.compile(
 )
 # "ok, now redo it for a cone, radius 4, height 9.": the same task again on other givens names no kind of task.
 _SAME_AGAIN = re.compile(
-    _REQUEST_LEAD + r"(?:re-?do|do|repeat|try)\s+(?:it|that|this|the\s+same(?:\s+thing)?)(?:\s+again)?"
-    r"\s+(?:for|with|on)\b",
+    _REQUEST_LEAD + r"(?:(?:re-?do|do|repeat|try)\s+(?:it|that|this|the\s+same(?:\s+thing)?)(?:\s+again)?"
+    r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))\s+(?:for|with|on|but)\b",
     re.IGNORECASE,
 )
 # "a) d/dx of x^3 sin x", "b) ∫ 1/(1+x^2) dx over [0, 1]": calculus written out.
@@ -1626,7 +1942,8 @@ _LEAD = re.compile(_REQUEST_LEAD, re.IGNORECASE)
 # "In SQL, find ... and count ..."): every step it asks for is done by that code.
 _LANG_LEAD = re.compile(
     _REQUEST_LEAD + r"(?:in|using|with|mit|en|avec|con|usando|utilisant|verwende|benutze)\s+" + _LANGS
-    + r"(?![\w+#])(?:\s+[\w'’-]+){0,3}?\s*,",
+    # ("Using R and the built-in mtcars data, ...", "Using SQL with a table shipments(id, carrier), ...")
+    + r"(?![\w+#])(?:\s+[\w'’-]+|\s*\([^()\n]*\)){0,8}?\s*,",
     re.IGNORECASE,
 )
 # A what-question about a definite thing ("What are its dimensions?", "What is the radius?", "Quelles sont ses
@@ -1635,7 +1952,8 @@ _LANG_LEAD = re.compile(
 # ... when it refers back to the givens ("its", "their") or names a quantity ("the monthly payments"); not a
 # fact looked up ("What is the oven temperature for fan ovens?", "What is the return policy usually like?").
 _BACK_REFERENCE = re.compile(
-    r"[^?\n]*?\b(?:its|their|his|her|my|our|your|ses|son|sa|leur|leurs|mon|ma|mes|sein|seine|ihr|ihre|mein|meine|su|sus|mi|mis)\s"
+    r"[^?\n]*?\b(?:its|their|his|her|my|our|your|ses|son|sa|leur|leurs|mon|ma|mes|sein|seine|ihr|ihre|mein"
+    r"|meine|su|sus|mi|mis)\s"
     # ("The mean of five numbers is 14. Four of them are ... What is the fifth?")
     r"|[^?\n]*?\bthe\s+(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|missing|other|remaining"
     r"|final)\b",
@@ -1680,45 +1998,63 @@ _CODE_CONTEXT_CUES: _Table = (
     # "What's the fix?", "What do I change to make it link?", "What should the query look like instead?": the
     # change to the code asked for.
     ("code", re.compile(
-        r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version|syntax|way)|change"
+        r"\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:\w+\s+)?(?:fix|workaround|correct\s+(?:version"
+        r"|syntax|way)|change"
         r"|tweak|edit|rewrite)\b"
-        r"|\bhow\s+should\s+(?:it|this|that|the\s+\w+)\s+be\s+(?:written|done|fixed|changed|structured|rewritten|declared)\b"
+        r"|\bhow\s+should\s+(?:it|this|that|the\s+\w+|[a-z_]+(?:_\w+|\(\)))\s+be\s+(?:written|done|fixed"
+        r"|changed|structured"
+        r"|rewritten|declared|patched|modified)\b"
         r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:speed|clean|tidy)\s+(?:it|this|that)\s+up\b"
-        r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+the\s+(?:corrected|fixed|working|right|correct)\s+(?:\w+\s+)?(?:query|code"
+        r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+the\s+(?:corrected|fixed|working|right"
+        r"|correct)\s+(?:\w+\s+)?(?:query|code"
         r"|version|function|statement|command|regex|line|signature)\b"
+        # "Make Buffer obey the rule of three": a name of the code made to do something.
+        r"|\bmake\s+(?-i:[A-Z][a-z]+[A-Z]?\w*|\w+_\w+|\w+\(\))\s+(?!sense\b)[a-z]+"
         # "how do I get [10, 20, 30]": a different output asked of the code.
-        r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+get\s+(?:it\s+to\s+(?:print|return|give|output)\s+)?[\[(\"'\d]"
-        r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:get|make)\s+(?:it|this|that|the\s+\w+)\s+(?:to\s+)?(?:compile"
+        r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+get\s+(?:it\s+to\s+(?:print|return|give"
+        r"|output)\s+)?[\[(\"'\d]"
+        r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:get|make)\s+(?:it|this|that"
+        r"|the\s+\w+)\s+(?:to\s+)?(?:compile"
         r"|work|run|build|pass|link|load|start)\b"
-        r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?(?:change|fix|add|remove|edit"
+        r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?(?:change|fix|add"
+        r"|remove|edit"
         r"|modify|replace|write|put)\b"
         r"|\bwhat\s+should\s+(?:the|my|this|it|that|our)\s+(?:[\w-]+\s+){0,2}?look\s+like\b"
         # "what's the idiomatic way to restructure it?": a rewrite asked for.
-        r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:more\s+)?(?:idiomatic|right|correct|proper|clean(?:er|est)?"
-        r"|recommended|safe(?:r|st)?|better|best)\s+way\s+to\s+(?:restructure|rewrite|write|fix|do|structure|refactor|handle"
+        r"|\bwhat(?:['’]s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:more\s+)?(?:idiomatic|right|correct|proper"
+        r"|clean(?:er|est)?"
+        r"|recommended|safe(?:r|st)?|better|best)\s+way\s+to\s+(?:restructure|rewrite|write|fix|do|structure"
+        r"|refactor|handle"
         r"|implement|express|avoid)\b"
         # "java: whats the way to go through a csv one line at a time": how to do it in that language.
-        r"|\bwhat(?:['’]s|\s+is)\s+(?:the|a)\s+(?:best\s+|right\s+|simplest\s+|easiest\s+|fastest\s+|quickest\s+|cleanest\s+"
-        r"|proper\s+|usual\s+|standard\s+)?way\s+to\s+(?!(?:learn|study|practi[cs]e|get\s+started|start\s+learning|prepare"
+        r"|\bwhat(?:['’]s|\s+is)\s+(?:the|a)\s+(?:best\s+|right\s+|simplest\s+|easiest\s+|fastest\s+"
+        r"|quickest\s+|cleanest\s+"
+        r"|proper\s+|usual\s+|standard\s+)?way\s+to\s+(?!(?:learn|study|practi[cs]e|get\s+started"
+        r"|start\s+learning|prepare"
         r"|think|understand|remember|teach|explain|set\s+(?:it|that|this|things)\s+up|organi[sz]e|approach)\b)",
         re.IGNORECASE), False),
     ("code", re.compile(
-        r"(?:(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s))how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:patch|fix|correct|repair"
+        r"(?:(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s))how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:patch"
+        r"|fix|correct|repair"
         r"|rewrite|modify"
         r"|change)\b", re.IGNORECASE), False),
     # "Et comment contourner ça avec RefCell ?", "¿Cómo lo arreglo?", "Wie umgehe ich das?": a change to the code.
     ("code", re.compile(
-        r"(?:^(?:et\s+)?comment\s+(?:puis-je\s+|peut-on\s+|on\s+(?:peut\s+)?|faire\s+pour\s+|je\s+)?(?:le\s+|la\s+|les\s+)?"
+        r"(?:^(?:et\s+)?comment\s+(?:puis-je\s+|peut-on\s+|on\s+(?:peut\s+)?|faire\s+pour\s+|je\s+)?(?:le\s+"
+        r"|la\s+|les\s+)?"
         r"(?:corrige\b|répare\b|règle\b|contourne\b|corriger"
         r"|contourner|éviter|résoudre|réparer|changer|modifier|réécrire|régler)"
-        r"|^(?:y\s+)?¿?\s*c[oó]mo\s+(?:puedo\s+|se\s+puede\s+)?(?:lo\s+|la\s+)?(?:evito|evitar|soluciono|solucionar|cambio"
+        r"|^(?:y\s+)?¿?\s*c[oó]mo\s+(?:puedo\s+|se\s+puede\s+)?(?:lo\s+|la\s+)?(?:evito|evitar|soluciono"
+        r"|solucionar|cambio"
         r"|cambiar|esquivo|esquivar)"
-        r"|^(?:und\s+)?wie\s+(?:kann\s+ich\s+(?:das\s+|es\s+)?(?:umgehen|vermeiden|lösen|ändern)|umgehe\s+ich|vermeide\s+ich"
+        r"|^(?:und\s+)?wie\s+(?:kann\s+ich\s+(?:das\s+|es\s+)?(?:umgehen|vermeiden|lösen|ändern)|umgehe\s+ich"
+        r"|vermeide\s+ich"
         r"|löse\s+ich|ändere\s+ich))\b" + _REST_OF_CLAUSE, re.IGNORECASE), False),
     # In a question about code, an example asked for is code: "Ponme un ejemplo con una tabla de ventas."
     ("code", re.compile(
         r"\b(?:give|show)\s+(?:me\s+|us\s+)?an?\s+(?:\w+\s+)?example\b|\b(?:ponme|dame|muéstrame|muestrame)\s+un\s+"
-        r"(?:\w+\s+)?ejemplo\b|\bdonne[zr]?(?:-moi)?\s+un\s+(?:\w+\s+)?exemple\b|\b(?:gib|zeig)\s+(?:mir\s+)?(?:ein|einen)\s+"
+        r"(?:\w+\s+)?ejemplo\b|\bdonne[zr]?(?:-moi)?\s+un\s+(?:\w+\s+)?exemple\b|\b(?:gib"
+        r"|zeig)\s+(?:mir\s+)?(?:ein|einen)\s+"
         r"(?:\w+\s+)?(?:code)?beispiel\b", re.IGNORECASE), False),
     # "C++17: write a thread-safe singleton ...": in a question about code, what is written or built is code,
     # unless it is prose or mathematics.
@@ -1730,18 +2066,29 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|explanation|paragraph|list|table|outline|overview|proof|equation|formula|recurrence|inequality|plan)s?\b)",
         re.IGNORECASE), False),
     ("code", re.compile(r"\b(?:show|give)\s+(?:me\s+|us\s+)?how\s+to\b", re.IGNORECASE), False),
+    # "Also rewrite the thing without a generator", "what should I run to fix it", "give me the ... lines to change it".
+    ("code", re.compile(
+        r"\b(?:re-?write|refactor|rework)\s+(?:the|this|that|it|my|your)\b"
+        r"|\bwhat\s+(?:command\s+)?(?:should|do|can|must)\s+(?:i|we)\s+(?:run|type|enter|execute)\b"
+        r"|\bwhat\s+(?:change|changes|fix|fixes|edit|edits)\s+(?:do|should|must|would|can)\s+(?:i|we)\b"
+        r"|\b(?:give|show)\s+(?:me\s+|us\s+)?the\s+(?:[\w.-]+\s+){0,2}?(?:lines?|config|configuration|settings"
+        r"|snippet|commands?)"
+        r"\s+(?:to|that|for)\b", re.IGNORECASE), False),
     # "I have a spreadsheet ... Give me a formula that sums ...": about a spreadsheet, the formula is code.
     ("code", re.compile(
-        r"\b(?:give|write|make|build|need|want|suggest|show)\s+(?:me\s+|us\s+)?(?:an?|the|some)\s+(?:[\w-]+\s+)?formula\b"
-        r"|\b(?:what|which)\s+formula\s+(?:would|should|could|can|do|does|will)\b", re.IGNORECASE), False),
+        r"\b(?:give|write|make|build|need|want|suggest|show)\s+(?:me\s+|us\s+)?(?:an?|the"
+        r"|some)\s+(?:[\w-]+\s+)?formula\b"
+        r"|\b(?:what|which)\s+formula\b", re.IGNORECASE), False),
     # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
     ("code", re.compile(
         # (A change or a computation asked for, not "how can I catch these bugs with tooling?")
-        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:(?:do|can|could|should|would)\s+(?:i|we)|(?:i|we)(?:\s+(?:should|could|can"
+        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:(?:do|can|could|should|would)\s+(?:i|we)|(?:i"
+        r"|we)(?:\s+(?:should|could|can"
         r"|would|might|need\s+to|have\s+to|ought\s+to))?)\s+(?:(?:change|fix|make|turn|restructure"
         r"|reorgani[sz]e|refactor"
         r"|convert|rewrite|modify|remove|drop|replace|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round"
-        r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange|reorder|rework"
+        r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange"
+        r"|reorder|rework"
         r"|rename|move)\b"
         # ("..., and how do I get it to ignore that?": the code made to behave otherwise.)
         r"|get\s+(?:it|this|that|them)\s+to\s+(?!be\b|understand\b)[^\W\d]+|get\s+(?:the\s+)?"
@@ -1768,10 +2115,12 @@ _MAIN_VERB = re.compile(
 _QUESTION_OPENER = re.compile(
     # (after a setting: "In modern C++, what separates ...?")
     _REQUEST_LEAD + r"(?:(?:in|unter|dans|en)\s+(?:modern|recent|current|old(?:er)?|idiomatic|plain|standard|modernem"
-    r"|modernes)\s+[^,?\n]{1,30},\s*)?(?:is|are|was|were|am|do|does|did|can|could|would|should|will|shall|may|might|must|has|have"
+    r"|modernes)\s+[^,?\n]{1,30},\s*)?(?:is|are|was|were|am|do|does|did|can|could|would|should|will|shall|may"
+    r"|might|must|has|have"
     r"|had|what|what's|which|who|whom|whose|why|how|when|where|whether|i|we|you|it|it's|they|he|she|this|that|there"
     r"|any|anything|anyone|or|but|if|ist|sind|war|kann|können|gibt|hat|haben|wird|soll|sollte|wie|was|wer|wo|wann"
-    r"|kannst|könntest|können|könnten|würdest|würden|warum|wieso|weshalb|worin|wodurch|woran|wofür|wozu|womit|inwiefern|welche\w*|ob|est|sont|peut|peux|quel\w*|qu\w*|comment|pourquoi|où|quand|es|son|puede|puedo|hay"
+    r"|kannst|könntest|können|könnten|würdest|würden|warum|wieso|weshalb|worin|wodurch|woran|wofür|wozu|womit"
+    r"|inwiefern|welche\w*|ob|est|sont|peut|peux|quel\w*|qu\w*|comment|pourquoi|où|quand|es|son|puede|puedo|hay"
     r"|qu[eé]|cu[aá]l\w*|c[oó]mo|d[oó]nde|cu[aá]ndo|por)\b",
     re.IGNORECASE,
 )
@@ -1821,7 +2170,8 @@ _CONTENT_CODE = re.compile(
     r"|recursiv[ao]|excel|spreadsheets?|google\s+sheets|vba|git|github|kubernetes|k8s|terminal|compiler?|compiles?"
     r"|linter|npm|pip|cargo|maven|gradle|yaml|regexp?|one-liner|unit\s+tests?|pytest|junit"
     # Constructs of programs: "Use a generator instead.", "Do it with a dict comprehension."
-    r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?|promises?"
+    r"|generators?|iterators?|lambdas?|comprehensions?|dict(?:ionar(?:y|ies))?|hash\s?maps?|tuples?|callbacks?"
+    r"|promises?"
     r"|async|await|mutex(?:es)?|goroutines?|threads?|loops?|variables?|exceptions?|try/except|bitwise|pointers?"
     r"|recursion|memoi[sz]ation|caching|iteration|terraform|ansible|helm|nginx|systemd|cloudformation|kubectl"
     r"|webpack|eslint|cmake|config|(?-i:SELECT|UPDATE|JOIN|GROUP\s+BY|WHERE|VLOOKUP|XLOOKUP)"
@@ -1835,7 +2185,8 @@ _CONTENT_CODE = re.compile(
 # A number that only sizes or formats the answer ("under 100 words", "4 spaces", "3 bullet points")
 # says nothing about maths; any other number, an operator or a maths word does.
 _FORMAT_COUNT = re.compile(
-    r"\d+(?:st|nd|rd|th|er|e|ème|º|ª)\b|\d+\s+(?:words?|sentences?|paragraphs?|lines?|spaces?|tabs?|characters?|chars?|bullets?|bullet\s+points?"
+    r"\d+(?:st|nd|rd|th|er|e|ème|º|ª)\b|\d+\s+(?:words?|sentences?|paragraphs?|lines?|spaces?|tabs?|characters?"
+    r"|chars?|bullets?|bullet\s+points?"
     r"|points?|items?|examples?|pages?|minutes?|seconds?|steps?|columns?|rows?|emojis?|tweets?|slides?|wörter|sätze"
     r"|zeilen|mots|phrases|lignes|palabras|frases|líneas)\b",
     re.IGNORECASE,
@@ -1858,11 +2209,13 @@ _CONTENT_MATH = re.compile(
     r"|logarithm|exponent|rationals?|irrationals?|integers?|reals|real\s+numbers|natural\s+numbers|countabl[ey]"
     r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
     r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices"
-    r"|(?:hilbert|banach|metric|topological|normed|measure|sample)\s+spaces?|compact|reflexive|separable|finite-dimensional"
+    r"|(?:hilbert|banach|metric|topological|normed|measure|sample)\s+spaces?|compact|reflexive|separable"
+    r"|finite-dimensional"
     r"|infinite-dimensional|manifolds?|homeomorphic|polynomials?|context-free|decidable|undecidable|np-hard|np-complete"
     r"|computable|uncomputable|recursively\s+enumerable|det|vanish(?:es)?|nilpotent|invertible|diagonali[sz]able"
     r"|dimensions|length|width|height|ratio|proportion|speed|velocity|acceleration|increasing|decreasing|concave"
-    r"|convex|maxim(?:um|a)|minim(?:um|a)|critical\s+points?|extrema|asymptotes?|intercepts?|zeros|slope|gradient|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
+    r"|convex|maxim(?:um|a)|minim(?:um|a)|critical\s+points?|extrema|asymptotes?|intercepts?|zeros|slope"
+    r"|gradient|factorial|modulo|mod|gcd|lcm|divisors?|multiples?|theorem|lemma|proof|inequality"
     r"|bound|running\s+time|time\s+complexity|complexity|recurrence|asymptotic|edit\s+distance|distance|shortest"
     r"|gleichung|bruch|ableitung|wahrscheinlichkeit|varianz|mittelwert|summe|integral|grenzwert|folge|reihe|beweis"
     r"|équation|fraction|dérivée|probabilité|variance|moyenne|somme|limite|suite|série|intégrale|démonstration"
@@ -1968,7 +2321,7 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
             ):
                 segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
                 break
-            if masked[end - 1] not in ".!?" and _UNMARKED_QUESTION.match(words):
+            if masked[end - 1] not in ".!?" and _UNMARKED_QUESTION.match(words) and not _SAME_AGAIN.match(words):
                 kind = _RESULT_ROLE if _NUMBER.search(_NAMED_NUMBER.sub(" ", words)) else _PROSE_ROLE
                 segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
                 break
@@ -2052,7 +2405,7 @@ def _assemble(
         ):
             # "I have a list of numbers in Python.": a statement about oneself asks nothing, whatever it names.
             clauses = []
-        if guess and _DOUBT.fullmatch(words):
+        if guess and (_DOUBT.fullmatch(words) or _SAME_AGAIN.match(words)) and _weak_only(masked, body, end, table):
             clauses = []  # "Are you sure? I got 120.": a doubt about the last answer names no kind of task.
         continues = previous != OTHER and not under_lead_in and _CONTINUATION.match(masked, body, end) is not None
         detail = False
@@ -2093,8 +2446,7 @@ def _assemble(
             elif (
                 len(clauses) == 1 and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
                 and _weak_only(masked, body, end, table)
-                and (_ADVICE.match(words, _skip(words, 0, _LEAD)) is not None or _ADVICE_WITHIN.search(words)
-                     or _TIPS_FOR.search(words))
+                and (_ADVICE.match(words, _skip(words, 0, _LEAD)) is not None or _ADVICE_WITHIN.search(words))
             ):
                 # "Is it better to rent or buy if prices rise 5% a year?": advice asked, numbers or not.
                 clauses = [(_PROSE_ROLE, start, end)]
@@ -2124,15 +2476,22 @@ def _assemble(
                 # "What value does this evaluate to?" after a code block: what the code does, in prose.
                 clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
         if (
+            guess and len(clauses) == 1 and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
+            and _weak_only(masked, body, end, table) and _TIPS_FOR.search(words)
+        ):
+            clauses = [(_PROSE_ROLE, start, end)]  # "Also, tips for getting to 10k steps?": advice, numbers or not
+        if (
             guess and clauses and clauses[0][0] in (_PROGRAM_ROLE, _RESULT_ROLE)
             and _CODE_REQUEST.match(words)
         ):
             # "J'aurais besoin d'une requête SQL renvoyant, pour chaque auteur, le nombre de livres ...": what the code
             # computes is its object, not a sum of its own (but "..., and tell me each share when ..." is a task).
             clauses = _computing_as_code(masked, clauses, joined_stay=True)
+        if guess and clauses and _STRONG_REQUEST.match(words):
+            clauses = _need_then_task(masked, body, clauses, table)
         if guess and len(clauses) > 1:
             clauses = _steps_of_the_code(masked, clauses)
-        if guess and under_lead_in and not clauses:
+        if guess and under_lead_in and not clauses and not spec_items:
             # "For the data 2, 4, 4, 5: (a) the variance (b) what the spread tells us": items without a
             # verb under a lead-in that asks nothing name what to work out (a maths quantity) or explain
             # (an indirect question); other items (requirements, data) stay context.
@@ -2200,6 +2559,12 @@ _PARENTHESES = re.compile(r"\([^()\n]*\)")
 _PLEASE_COLON = re.compile(r"\s*(?:please\s*)?[:?]", re.IGNORECASE)
 
 
+_TELL_ME = re.compile(
+    r"(?:[\s,;]|\b(?:and|then|also|finally)\b)*(?:(?:tell|show|give)\s+(?:me|us)|let\s+(?:me"
+    r"|us)\s+know)\b", re.IGNORECASE
+)
+
+
 def _computing_as_code(
     masked: str, clauses: list[tuple[str, int, int]], joined_stay: bool
 ) -> list[tuple[str, int, int]]:
@@ -2209,7 +2574,9 @@ def _computing_as_code(
     """
     merged: list[tuple[str, int, int]] = []
     for kind, a, b in clauses:
-        if kind == _RESULT_ROLE and not (joined_stay and _JOINING_WORD.match(masked, _skip(masked, a, _JOIN_GAP))):
+        # ("Using R, regress ..., and tell me whether horsepower matters": that result is a task of its own.)
+        joined = joined_stay and _JOINING_WORD.match(masked, _skip(masked, a, _JOIN_GAP)) is not None
+        if kind == _RESULT_ROLE and not joined and not _TELL_ME.match(masked, a):
             kind = _PROGRAM_ROLE
         if merged and merged[-1][0] == kind:
             merged[-1] = (kind, merged[-1][1], b)
@@ -2230,11 +2597,41 @@ def _names_code(masked: str, a: int, b: int) -> bool:
 _CODE_DOES = re.compile(r"\b(?:that|which|to|make\s+(?:it|them)|que|qui|die|der|das)\b", re.IGNORECASE)
 # "... and round each share up": one more thing it does, a bare verb of computing right after the joining word.
 _ONE_MORE_STEP = re.compile(
-    r"(?:and|y|und|et)\s+(?:round|redondee|arrondisse|runde[tn]?|sort|ordene|trie|sortiert|count|cuente|compte|zählt|sum"
+    r"(?:and|y|und|et)\s+(?:round|redondee|arrondisse|runde[tn]?|sort|ordene|trie|sortiert|count|cuente|compte"
+    r"|zählt|sum"
     r"|sume|summiert|add|sume|ajoute|addiert|convert|convierta|convertisse|konvertiert|rank|group|filter|normali[sz]e"
     r"|scale|average|total|calculate|calcule|berechnet|compute)\b",
     re.IGNORECASE,
 )
+
+
+def _need_then_task(
+    masked: str, body: int, clauses: list[tuple[str, int, int]], table: _Table
+) -> list[tuple[str, int, int]]:
+    """`clauses` with a need stated first made a task of its own, typed by its content.
+
+    "I need the probability of drawing two aces ..., plus a few words on why ...", "I'd love a bash
+    one-liner that lists ..., along with a breakdown of what each flag does": the need has no cue of its
+    own, so the clause split never starts a clause at it; it ends at the joining word before the first cue.
+    """
+    kind, a, b = clauses[0]
+    words, at = _squeeze(masked, body, b)
+    starts = [m.start() for _, pattern, weak in table if not weak for m in (pattern.search(words),) if m]
+    if not starts or min(starts) == 0:
+        return clauses
+    first = at[min(starts)]
+    tail = _FILLER_TAIL.search(masked, max(body, first - 60), first)
+    assert tail is not None, "_FILLER_TAIL matches the empty string at the window's end"
+    cut = tail.start()
+    head_end = len(masked[:cut].rstrip())
+    if head_end <= body or not (
+        masked[head_end - 1] in ",;" or _JOINING_WORD.search(masked, cut, first) is not None
+    ):
+        return clauses
+    head = _content_kind(_squeeze(masked, body, head_end)[0])
+    if head == kind:
+        return clauses
+    return [(head, a, head_end), (kind, cut, b)] + clauses[1:]
 
 
 def _steps_of_the_code(masked: str, clauses: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
@@ -2257,8 +2654,14 @@ def _steps_of_the_code(masked: str, clauses: list[tuple[str, int, int]]) -> list
     return merged
 
 
+_FINITE_IN_HEAD = re.compile(
+    r"\S+\s+(?:[\w-]+\s+)?(?:keeps|kept|refuses|refused|won't|doesn't|didn't|can't|isn't|wasn't|fails|failed|crashes"
+    r"|crashed|throws|threw|says|said|complains|complained|seems|tells|told|rejects|rejected)\b",
+    re.IGNORECASE,
+)
 _TOPIC_LABEL = re.compile(
-    r"\b(?:question|problem|issue|doubt|puzzle|thing|topic|context|background|situation|scenario|setup|note|frage|problème"
+    r"\b(?:question|problem|issue|doubt|puzzle|thing|topic|context|background|situation|scenario|setup|note"
+    r"|frage|problème"
     r"|pregunta|problema)\s*\Z",
     re.IGNORECASE,
 )
@@ -2273,6 +2676,8 @@ def _is_headline(words: str, headline: re.Match[str], clauses: list[tuple[str, i
     word follows it (the complement's verbs describe the deliverable).
     """
     complement = headline.start("complement") if headline.group("complement") else headline.end()
+    if _FINITE_IN_HEAD.match(words, 0, complement):
+        return False  # "Rust keeps refusing to let me take a &mut ..., why is that?": a subject and its verb
     after = _PLEASE_COLON.match(words, headline.end())
     asks = headline.group("complement") is None and after is not None or bool(_ASKS.search(words))
     # (An aside in brackets says nothing about the shape: "regex for dates (don't worry about leap years)".)
@@ -2485,6 +2890,12 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
     clauses: list[tuple[str, int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
         kind = _kind(hits, a, b)
+        if kind == _PROGRAM_ROLE and len(cuts) > 2 and _WH_AUX.match(text, _skip(text, a, _JOIN_GAP)) and not any(
+            not h[4] for h in hits if a <= h[0] < b
+        ):
+            # "What exactly does the `restrict` qualifier promise in C, and ...?": the language is the setting of a
+            # question, not code asked for.
+            kind = _PROSE_ROLE
         while text[b - 1].isspace():
             b -= 1
         if clauses and clauses[-1][0] == kind:
