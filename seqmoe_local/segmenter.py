@@ -149,9 +149,9 @@ become task segments of that kind: the best guess there is.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 __all__ = ["DEFAULT_CUES", "LANGUAGES", "OTHER", "WEAK", "Language", "Segment", "merge_cues", "segment"]
 
@@ -1606,13 +1606,14 @@ _LANGUAGE_MARKS = {
         re.IGNORECASE,
     ),
     "fr": re.compile(
-        r"[éèêëàâçùûîïôœ]|\b(?:le|la|les|un|une|des|du|de|et|est|que|qui|pour|avec|dans|sur|pas|je|tu|il|elle|vous|nous"
+        r"[éèêëàâçùûîïôœ]|\b(?:le|la|les|un|une|des|de|et|est|que|qui|pour|avec|dans|sur|pas|je|tu|il|elle|vous|nous"
         r"|ce|cette|ces|quel\w*|comment|pourquoi|combien|montre\w*|calcule\w*|écri\w*|ecri\w*|donne\w*|fais|faire|moi"
         r"|mon|ma|mes|ton|ta|tes|son|sa|ses|en|au|aux|si|puis|ensuite|merci|bonjour|salut|svp|stp)\b|\b[ldjcsqnm]['’]",
         re.IGNORECASE,
     ),
     "es": re.compile(
-        r"[ñáíóúü¿¡]|\b(?:el|la|los|las|un|una|unos|unas|y|que|de|del|en|por|para|con|es|como|qu[eé]|c[oó]mo"
+        # (Not "ü" alone, nor "du" for French: German has them too.)
+        r"[ñáíóú¿¡]|\b(?:el|la|los|las|un|una|unos|unas|y|que|de|del|en|por|para|con|es|como|qu[eé]|c[oó]mo"
         r"|cu[aá]l\w*|cu[aá]nt\w*|mi|mis|tu|tus|su|sus|se|lo|le|al|si|hazme|dame|ponme|escribe\w*|calcula\w*"
         r"|explica\w*|muestra\w*|resuelve\w*|halla\w*|demuestra\w*|encuentra\w*|luego|despu[eé]s|tambi[eé]n|ahora|porfa"
         r"|gracias|hola|oye"
@@ -2370,6 +2371,7 @@ def _assemble(
         under_lead_in, context_items = context_items and is_item, False
         spec_items = spec_items and under_lead_in
         words = _squeeze(masked, body, end)[0]  # what the guesses below read
+        weak_only = _once(partial(_weak_only, masked, body, end, table))  # asked by several guesses below
         clauses = _clauses(masked, start, body, end, table + _CODE_CONTEXT_CUES if about_code else table)
         if guess and spec_items and not _strong_request_in(words):
             # "Requirements for the tool: 1. take a directory ... 2. count lines per extension": what the
@@ -2377,7 +2379,7 @@ def _assemble(
             clauses = []
         if (
             clauses and previous == OTHER and segments and masked[end - 1] == "?"
-            and _weak_only(masked, body, end, table) and not _ADVICE.match(masked, body, end)
+            and weak_only() and not _ADVICE.match(masked, body, end)
             and not _ADVICE_WITHIN.search(masked, body, end)
             and any(role == _RESULT_ROLE for role, _, _ in table)
             and len(_NUMBER.findall(masked, segments[-1][1], segments[-1][2])) >= 2
@@ -2405,7 +2407,7 @@ def _assemble(
         ):
             # "I have a list of numbers in Python.": a statement about oneself asks nothing, whatever it names.
             clauses = []
-        if guess and (_DOUBT.fullmatch(words) or _SAME_AGAIN.match(words)) and _weak_only(masked, body, end, table):
+        if guess and (_DOUBT.fullmatch(words) or _SAME_AGAIN.match(words)) and weak_only():
             clauses = []  # "Are you sure? I got 120.": a doubt about the last answer names no kind of task.
         continues = previous != OTHER and not under_lead_in and _CONTINUATION.match(masked, body, end) is not None
         detail = False
@@ -2418,7 +2420,7 @@ def _assemble(
                 clauses = [(_content_kind(words), start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and _STRONG_REQUEST.match(words)
-                and _weak_only(masked, body, end, table)
+                and weak_only()
             ):
                 # "Could you put together a FastAPI route ...?": a request, not a question to answer in prose.
                 clauses = [(_content_kind(words), start, end)]
@@ -2437,7 +2439,7 @@ def _assemble(
                     clauses = [(kind, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
-                and _weak_only(masked, body, end, table) and not _QUESTION_OPENER.match(words, _skip(words, 0, _TOPIC))
+                and weak_only() and not _QUESTION_OPENER.match(words, _skip(words, 0, _TOPIC))
                 and not _CHOICE.search(words) and not _ADVICE_WITHIN.search(words)
                 and (kind := _content_kind(words)) != _PROSE_ROLE
             ):
@@ -2445,14 +2447,14 @@ def _assemble(
                 clauses = [(kind, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
-                and _weak_only(masked, body, end, table)
+                and weak_only()
                 and (_ADVICE.match(words, _skip(words, 0, _LEAD)) is not None or _ADVICE_WITHIN.search(words))
             ):
                 # "Is it better to rent or buy if prices rise 5% a year?": advice asked, numbers or not.
                 clauses = [(_PROSE_ROLE, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and masked[end - 1] == "?"
-                and _YES_NO.match(words) and _weak_only(masked, body, end, table)
+                and _YES_NO.match(words) and weak_only()
                 and not _ADVICE.search(words) and not _ADVICE_WITHIN.search(words)
                 and not _CONTENT_CODE.search(words) and _CONTENT_MATH.search(_DIGITS.sub(" ", words))
                 and not _REASON.search(words)
@@ -2461,7 +2463,7 @@ def _assemble(
                 clauses = [(_RESULT_ROLE, start, end)]
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
-                and _YES_NO.match(words) and _weak_only(masked, body, end, table)
+                and _YES_NO.match(words) and weak_only()
                 and not _REASON.search(words)
                 and (_RESULT_REFERENCE.search(words) or _CONTENT_MATH.search(_DIGITS.sub(" ", words))) is not None
             ):
@@ -2477,7 +2479,7 @@ def _assemble(
                 clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
         if (
             guess and len(clauses) == 1 and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
-            and _weak_only(masked, body, end, table) and _TIPS_FOR.search(words)
+            and weak_only() and _TIPS_FOR.search(words)
         ):
             clauses = [(_PROSE_ROLE, start, end)]  # "Also, tips for getting to 10k steps?": advice, numbers or not
         if (
@@ -2914,6 +2916,18 @@ def _kind(hits: list[tuple], a: int, b: int) -> str:
 def _first_strong(hits: list[tuple], a: int, b: int) -> int:
     """Where the first strong cue in text[a:b] starts (a if none)."""
     return next((h[0] for h in hits if a <= h[0] < b and not h[4]), a)
+
+
+def _once(compute: Callable[[], bool]) -> Callable[[], bool]:
+    """`compute`, run at most once: later calls return the first result."""
+    result: list[bool] = []
+
+    def cached() -> bool:
+        if not result:
+            result.append(compute())
+        return result[0]
+
+    return cached
 
 
 def _weak_only(masked: str, body: int, end: int, table: _Table) -> bool:
