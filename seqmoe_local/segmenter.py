@@ -194,8 +194,10 @@ _LANGS = (
     r"|cobol|zig|ocaml|f#|groovy|objective-c|solidity|verilog|vhdl|prolog|racket|vba|html|css|zsh"
     # Libraries and frameworks stand for their language ("plot it in matplotlib", "using pandas").
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
-    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?|(?-i:R|C"
-    r"|Go)(?:['’]s)?(?![\w+#^'’]))"
+    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?"
+    # (Not a ring, a field or a set named R or C: "ring R has ...", "r ∈ R", "ab = 0 in R implies ...".)
+    r"|(?<!ring\s)(?<!field\s)(?<!group\s)(?<!∈\s)(?<!over\s)(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’])"
+    r"(?!\s+(?:has|is|implies|be|itself|satisf\w*|are)\b))"
 )
 _IN_LANG = (
     rf"(?<!\b[^\W\d]\s)\b(?:in|using|with|mit|en|con|avec)\s+{_LANGS}(?![\w+#])"
@@ -351,7 +353,9 @@ ENGLISH = Language(
             r"\b(?:correct|fix|redo)\s+(?:the|your|my|this|that)\s+(?:\w+\s+)?(?:count|counting|calculation"
             r"|computation|proof"
             r"|derivation|sum|arithmetic|answer|result|math|maths|estimate)\b",
-            r"(?<!-)\b(?:solve|calculate|compute|find|determine|evaluate|simplify|prove|derive|deduce|estimate"
+            # (Not "union find", a name; nor a verb ending a question: "what problem does weak_ptr solve?")
+            r"(?<!-)(?<!\bunion\s)\b(?:solve(?!\s*\?)|calculate|compute|find|determine|evaluate|simplify|prove"
+            r"|derive|deduce|estimate"
             r"|factori[sz]e|factor|integrate|differentiate|convert|count|work\s+out|figure\s+out|expand"
             r"|construct|devise|analy[sz]e|predict|classify|minimi[sz]e|maximi[sz]e|approximate)\b(?![-(])",
             # Verbs that are nouns too ("the design of", "each round") only with an object.
@@ -376,7 +380,7 @@ ENGLISH = Language(
             r"|cannot|can't|converges?|diverges?|holds?|exists?|commutes?|coincides?|agrees?|lies|admits?"
             r"|attains?|satisf(?:y|ies)"
             r"|divides?|equals?|fixes|maps|sends|preserves|defines|induces|generates|spans|separates|determines"
-            r"|implies)\b",
+            r"|implies|possesses)\b",
             # "Show sqrt2 + sqrt3 cant be rational": a claim about a formula, "that" left out.
             r"\bshow\s+(?=[^.?!\n]{0,40}?[\d^√=<>+*/])(?!(?:me|us|how|your|all|the|my|our|this|that)\b)"
             r"[^.?!\n]{0,40}?\b(?:is|are|isn't|aren't|can't|cannot|can\s+never|must|divides|converges|diverges"
@@ -450,6 +454,7 @@ ENGLISH = Language(
             r"\b(?:i['’]d|i\s+would)\s+(?:love|like)\s+to\s+know\s+(?:what|how\s+much|how\s+many"
             r"|how\s+long)\b(?=[^.?!\n]*\d)",
             r"\bfigure\s+(?:the|out)\b",
+            r"\b(?:work|figure)\s+(?:it|this|that|them)\s+out\b",
             r"\bsketch\s+(?:the|a|its|an|your)\s+(?:\w+\s+)?(?:proof|argument|derivation)\b",
             r"\blocate\s+(?:its|the|all)\s+(?:\w+\s+)?(?:(?:stationary|critical|turning|inflection|fixed"
             r"|extreme|extremal)"
@@ -487,6 +492,20 @@ ENGLISH = Language(
             r"(?![^.?!\n]*\b(?:in|using)\s+" + _LANGS + r")",
             r"\bdesign\s+(?:it|this|that|one|such\s+an?\s+\w+)\b",
             r"\bjustify\s+(?:rigorously|formally)\s+that\b",
+            # "Which data structure handles this in O(log n) per query?": a design to come up with.
+            r"\bwhich\s+(?:data\s+structure|algorithm|approach)\s+(?:handles|supports|solves|achieves|gives"
+            r"|runs|works|lets|to\s+use"
+            r"|(?:would|should|could|do|can)\s+(?:you|i|we|one)\s+(?:use|pick|choose|apply|recommend))\b",
+            r"\bargue\s+(?:rigorously\s+|formally\s+|carefully\s+)?that\b",
+            # "tell me whether the full sequence must converge a.e.": settled by proof.
+            r"\btell\s+(?:me|us)\s+(?:whether|if)\b[^.?!\n]{0,60}?\b(?:converges?|diverges?|convergent|divergent|holds?"
+            r"|exists?|terminates?|invertible|prime|rational|irrational|bounded|continuous|differentiable"
+            r"|integrable)\b",
+            # "And its diagonal?" after a result: another quantity of the same object.
+            r"^and\s+(?:its|the|their)\s+(?:\w+\s+)?(?:diagonal|area|perimeter|volume|surface\s+area|height"
+            r"|length|width|radius"
+            r"|diameter|mean|median|variance|derivative|integral|limit|sum|product|value|price|cost|total"
+            r"|circumference)\s*\?",
             # "ok and what if the rate is 4.5% instead": the same sum on other numbers.
             r"\bwhat\s+if\b[^?\n.]*?\d",
             # "suggest a pool size": a number to settle on.
@@ -592,6 +611,8 @@ ENGLISH = Language(
             r"|habits?|steps?|tips?|differences?\s+between)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)\d",
             # (Not the notion of one: "What's the intuition behind eigenvalues?", "What is the point of a mean?")
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
+            # ("What are its time and memory costs?")
+            r"(?:(?:time|space|memory)\s+and\s+(?:time|space|memory)\s+costs?\b|"
             r"(?!(?:intuition|idea|meaning|point|significance|purpose|role|concept|notion|definition|reasoning|logic"
             r"|motivation|rationale)\b)(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area"
             r"|volume|perimeter|derivative"
@@ -602,7 +623,7 @@ ENGLISH = Language(
             r"|likelihood|big[- ]?o|(?:extra|additional|auxiliary)\s+space|space\s+(?:complexity|usage|cost|overhead)"
             r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation"
             r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average"
-            r"|worst-case)\s+(?:time|cost))\b",
+            r"|worst-case)\s+(?:time|cost)|volatility|sharpe\s+ratio|standard\s+deviation|correlation|yield))\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
             r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|smarter|preferable|advisable|sensible"
             r"|worth|ok|okay|safe"
@@ -766,7 +787,9 @@ ENGLISH = Language(
             r"[\w\s/,-]{0,24}?\bcases?\b",
             # "Define a grammar for ...": a construction to a specification; "Define a BST." is a concept.
             r"\bdefine\s+an?\s+(?:[\w-]+\s+){0,3}?(?:grammar|language|automaton|machine|function|sequence|relation"
-            r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism|homomorphism)\b[^.?!\n]*?\b(?:for|that"
+            r"|bijection|map|metric|norm|measure|reduction|encoding|isomorphism"
+            r"|homomorphism)\b(?:(?!\band\b)[^.?!\n])*?"
+            r"\b(?:for|that"
             r"|such|which|whose|on|from)\b",
             r"\bwhen\s+(?:does|do|is|are|will|can)\b" + _SAME_CLAUSE
             + r"\b(?:hold|holds|attained|converge|converges|vanish)\b",
@@ -785,7 +808,7 @@ ENGLISH = Language(
             r"\b(?:explain|describe|justify|clarify|elaborate|discuss|interpret|compare|contrast|summari[sz]e"
             r"|illustrate|define)\b(?!-)",
             # Not reported speech: "My kid asked why the moon changes shape."
-            r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)\bwhy\b",
+            r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)(?<!\bsee\s)(?<!\bunderstand\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
             r"\b(?:which|who|where)\b[^?\n]*\b(?:slipped\s+up|slip\s+up|mess\s+up|went\s+wrong|go\s+wrong|get\s+wrong"
             r"|made\s+(?:a|the)\s+(?:mistake|error)|slip|slipped"
@@ -877,6 +900,12 @@ ENGLISH = Language(
             r"|recommend|prefer|pick|choose"
             r"|use)\b",
             r"\btell\s+(?:me|us)\s+when\b(?![^.?!\n]*\d)",
+            # "..., and would a financial planner call it too high?": a judgement asked for.
+            r"\b(?:would|do|does|will)\s+(?:a|an|most|the)\s+(?:[\w-]+\s+){0,2}?(?:call|consider|think|say|see"
+            r"|regard|deem)\b",
+            r"\bput\s+(?:[\w-]+\s+){1,4}?into\s+(?:plain|simple|your\s+own|everyday|layman'?s)\s+(?:words"
+            r"|english|language|terms)\b",
+            r"\blet\s+(?:me|us)\s+know\s+(?:which|what|why|how|whether)\b",
             # "give me a feel for why it fails to converge"
             r"\b(?:give|get)\s+(?:me\s+|us\s+)?(?:a|some)\s+(?:\w+\s+)?(?:feel|feeling|sense)\s+(?:for|of)\b",
             # Prose to review or to write: "Review my cover letter", "Outline the main ideas of ...".
@@ -941,7 +970,9 @@ ENGLISH = Language(
             r"|how|of|as\s+to)\b",
             r"\ba\s+(?:short\s+|brief\s+|quick\s+)?(?:note|word|comment)\s+on\s+(?:why|how|what)\b",
             # "I'd love to understand how compound interest works", "Any idea what it means?"
-            r"\b(?:i['’]d|i\s+would)\s+(?:love|like)\s+to\s+(?:understand|learn|hear)\s+(?:how|why|what|about)\b",
+            r"\b(?:i['’]d\s+(?:love|like)|i\s+would\s+(?:love|like)|i\s+(?:really\s+)?(?:want|need|wish|hope)"
+            r"|i['’]m\s+trying"
+            r"|i\s+am\s+trying)\s+to\s+(?:\w+ly\s+)?(?:understand|learn|hear|see)\s+(?:how|why|what|about)\b",
             r"\bany\s+idea\s+(?:what|why|where)\b",
             r"\bwhat\s+(?:could|would|might|can|does|do)\s+(?:make|cause|lead)\b",
             # "... and write out every step this time": the working shown.
@@ -965,7 +996,8 @@ ENGLISH = Language(
             r"|knock\s+together|throw\s+together|put\s+together|whip\s+up|cook\s+up)\s+"
             # Not "Define a function in mathematics.": a concept, explained. Not advice: "Give me
             # some tips for learning Rust." asks for prose.
-            r"(?:me\s+|us\s+)?(?!(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?(?:tips|advice|ideas|suggestions"
+            # (Nor "What guarantees does `volatile` give you in Java?")
+            r"(?:me\s+|us\s+)?(?!you\b)(?!(?:some\s+|a\s+few\s+|any\s+|your\s+|\w+\s+)?(?:tips|advice|ideas|suggestions"
             r"|pointers|recommendations|hints)\b)"
             rf"(?:an?\s+|the\s+|some\s+)?(?:(?!to\b)[\w+#-]+\s+){{0,3}}?{_CODE_NOUN}"
             r"(?!\s+in\s+(?:mathematics|maths?|logic|general|plain\s+words|your\s+own\s+words)\b)"
@@ -1061,7 +1093,7 @@ ENGLISH = Language(
             rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
-            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make|fix|debug|correct)\s+(?:it|them"
+            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make|fix|debug|correct|rework)\s+(?:it|them"
             r"|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
@@ -1134,12 +1166,14 @@ ENGLISH = Language(
             r"|cli\s+option)\b(?!\s+line\b)",
             # "... and rewrite line 12 so it falls back to 0.": a line of the code changed.
             r"\b(?:re-?write|change|fix|modify|replace|edit|patch|update)\s+lines?\s+\d+\b",
+            r"\b(?:sprinkle|put|throw|stick|pop)\s+(?:in\s+)?(?:some\s+)?(?:docstrings?|type\s+hints?|comments"
+            r"|logging)\b",
             # "Could the second function get type annotations and a docstring too?"
             r"\b(?:get|have|use|with|need|want)\s+(?:some\s+|proper\s+|full\s+)?(?:type\s+(?:annotations?"
             r"|hints?)|docstrings?"
             r"|a\s+docstring)\b",
             # "Also add a benchmark so I can compare the two versions.": more code for the code.
-            r"\badd\s+(?:an?\s+|some\s+)?(?:small\s+|simple\s+|quick\s+|basic\s+|proper\s+)?(?:benchmarks?"
+            r"\badd\s+(?:an?\s+|some\s+)?(?:small\s+|simple\s+|quick\s+|basic\s+|proper\s+)?(?:code\b|benchmarks?"
             r"|unit\s+tests?"
             r"|tests?|type\s+(?:hints?|annotations?)|logging|docstrings?|error\s+handling|input\s+validation|retries"
             r"|a\s+retry|timeouts?|caching|a\s+cache|a\s+cli|command-line\s+(?:flags?|options?|arguments?))\b",
@@ -1182,7 +1216,8 @@ ENGLISH = Language(
     r"|needs?\s+to|has\s+to|have\s+to|will|may|can|cannot|can't|is\s+expected\s+to)\b|make\s+(?:it|sure)\b"
     r"|(?:explain|describe)\s+(?:it|this|that)\s+(?:like|as\s+if|simply|in\s+simple|for\s+a|to\s+a)\b",
     continuation=r"(?:it|its|it's|this|that|these|those|they|them|the|your|each|every|our|both|all|there|use|using|i|i'm|my|we"
-    r"|make|keep|avoid|don't|do\s+not|include|ensure|assume|return|handle|only|ideally|preferably|please|also|but"
+    # ("Also, how would I do this with a spreadsheet formula?" asks anew.)
+    r"|make|keep|avoid|don't|do\s+not|include|ensure|assume|return|handle|only|ideally|preferably|please|also(?!,)|but"
     r"|with|without|here|here's|note|input|output|for\s+example|e\.g\.|i\.e\.|" + _LANGS + r")\b",
 )
 
@@ -1195,6 +1230,9 @@ _DE_CODE_NOUN = (
 GERMAN = Language(
     cues={
         "solve": (
+            r"^und\s+(?:die|der|das|seine?|ihre?)\s+(?:diagonale|fläche|umfang|volumen|höhe|länge|breite|radius"
+            r"|durchmesser"
+            r"|mittelwert|median|varianz|ableitung|summe|wert|preis|kosten)\s*\?",
             r"\bnach\s+wie\s+vielen\s+(?:jahren|monaten|wochen|tagen|stunden|minuten|sekunden|runden|schritten)\b",
             r"\bkorrigier(?:e|en\s+sie)?\s+(?:die|den|das|deine|ihre|meine)\s+(?:\w+\s+)?(?:rechnung|zählung"
             r"|beweis|berechnung"
@@ -1270,6 +1308,8 @@ GERMAN = Language(
                       "dar+legen"),
         ),
         "code": (
+            # "Bau sie bitte so um, dass ...": a separable verb of rebuilding code.
+            r"\bbau(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b",
             # "Wie finde ich per SQL die Kunden, ...": how to do it in a language.
             r"\bwie\s+(?:\w+\s+)?(?:ich|man)\s+(?:[\w-]+\s+){0,2}?(?:per|mit|in|über|via)\s+" + _LANGS + r"(?![\w+#])",
             # "..., dazu ein kurzes Python-Programm, das ...": code named after the joining word.
@@ -1339,6 +1379,11 @@ _FR_CODE_NOUN = (r"(?:(?:fonction|programme|code|script|classe|méthode|requête
 FRENCH = Language(
     cues={
         "solve": (
+            # "Et sa diagonale ?" after a result.
+            r"^et\s+(?:sa|son|ses|le|la|les|l['’])\s*(?:\w+\s+)?(?:diagonale|aire|périmètre|volume|surface"
+            r"|hauteur|longueur"
+            r"|largeur|rayon|diamètre|moyenne|médiane|variance|dérivée|intégrale|limite|somme|produit|valeur"
+            r"|prix|coût|total)\s*\?",
             # "Et si le rayon double ?": the same result for changed givens.
             r"^et\s+si\s+(?:le|la|les|l['’])\s*\w+\s+(?:double|triple|diminue|augmente|vaut|passe\s+à|est\s+de)\b",
             r"\bcorrige[zr]?\s+(?:le|la|les|ton|ta|tes|votre|vos|mon|ma|l['’])\s*(?:\w+\s+)?(?:dénombrement"
@@ -1441,7 +1486,8 @@ FRENCH = Language(
         ),
     },
     joiners=r"et|puis|ensuite|ainsi\s+que",
-    fillers=r"et|puis|ensuite|ainsi\s+que|enfin|aussi|également|maintenant|finalement|s['’]il\s+(?:te|vous)\s+plaît|peux-tu"
+    # (Fillers of every language apply to every query: only pronouns no other language has, "lui", "leur".)
+    fillers=r"et|puis|ensuite|ainsi\s+que|enfin|aussi|lui|leur|également|maintenant|finalement|s['’]il\s+(?:te|vous)\s+plaît|peux-tu"
     r"|pouvez-vous",
     elaboration=r"(?:(?:il|elle)\s+|(?:le|la|les|ton|ta|votre|chaque)\s+(?:[\w-]+\s+){1,2}?)(?:doit|doivent|devra"
     r"|devrait|peut)\b",
@@ -1456,6 +1502,9 @@ _ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programita|scriptcito|"
 SPANISH = Language(
     cues={
         "solve": (
+            r"^¿?\s*y\s+(?:su|sus|el|la)\s+(?:diagonal|área|area|perímetro|volumen|altura|radio|diámetro|media"
+            r"|mediana|derivada"
+            r"|integral|suma|valor|precio|coste|costo|total)\s*\?",
             r"\bjustifica\w*\s+(?:con\s+rigor\s+|formalmente\s+|rigurosamente\s+)que\b",
             # "... el mínimo común múltiplo de 12, 18 y 30. ¿Cuál es?": the value asked for, bare.
             r"^¿?\s*(?:y\s+)?(?:cu[aá]l\s+es|cu[aá]nto\s+(?:es|da|sale|mide|cuesta|vale))\s*\?",
@@ -1521,6 +1570,7 @@ SPANISH = Language(
                       "detallar", "comentar", "ilustrar", "discutir", "argumentar", "razonar"),
         ),
         "code": (
+            r"\bc[aá]mbia(?:lo|la|los|las)\b",
             # "¿Cómo filtro filas de un DataFrame de pandas por fecha?": how to do it in a language or library.
             r"c[oó]mo\s+(?:\w+\s+)?(?:filtro|ordeno|agrupo|leo|escribo|cargo|convierto|hago|calculo|cuento|uno"
             r"|junto|elimino"
@@ -1708,7 +1758,7 @@ _NEED = (
     r"(?:(?:i|we)\s+(?:really\s+|just\s+|also\s+|urgently\s+)?(?:need|want|require|would\s+like|would\s+love)"
     r"|(?:i|we)['’]d\s+(?:like|love)|needs?|wanted|looking\s+for|(?:i|we)['’](?:m|re)\s+looking\s+for"
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
-    r"|(?:brauche|bräuchte)\s+(?:dafür|hierfür|noch|dazu)"
+    r"|(?:brauche|bräuchte)\s+(?:dafür|hierfür|noch|dazu)|(?:brauche|bräuchte|benötige|suche)\s+ich"
     r"|gesucht\s+(?:ist|wird|sind|werden)|on\s+cherche|se\s+busca"
     r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux"
     r"|voudrais|cherche|souhaite|souhaiterais)"
@@ -1759,7 +1809,12 @@ _WH_AUX = re.compile(
 )
 # ... also after what it is for: "Für jede Filiale soll der Monat mit dem höchsten Umsatz herauskommen – bräuchte
 # dafür SQL."
-_LATE_REQUEST = re.compile(r"[^\n]*?[–—;]\s*(?:" + _STRONG_REQUEST.pattern + r")", re.IGNORECASE)
+# ... or with the verb before its subject, German-style: "Für unsere Warenwirtschaft brauche ich SQL, das ...".
+_LATE_REQUEST = re.compile(
+    r"[^\n]*?(?:[–—;]\s*(?:" + _STRONG_REQUEST.pattern + r")|\b(?:brauche|bräuchte|benötige|suche)\s+ich\s+(?:noch\s+)?"
+    r"(?:ein|eine|einen|das|die|den|" + _LANGS + r")(?![\w+#]))",
+    re.IGNORECASE,
+)
 # A request without a verb, shaped like a headline: a noun phrase naming a deliverable, then what it is
 # for ("Python function to flatten a list, please.", "Dockerfile for a Node 20 app", "Bash script:
 # rename ...", "Regex for UK postcodes?", "Formula for the area of a ring?"). Not a subject that
@@ -1788,7 +1843,7 @@ _HEADLINE = re.compile(
     r"(?!(?:and|or|und|oder|et|ou|y|o|vs)\b)[\w+#-]+"
     + r"|(?P<result>formula|formel|formule|f[oó]rmula|proof|derivation|closed\s+form|estimate|bound|probability|chance"
     r"|odds|volume|area|surface\s+area|perimeter|circumference|derivative|integral|antiderivative"
-    r"|expected\s+value|variance"
+    r"|expected\s+(?:value|number|time|length|count|cost)|variance"
     r"|determinant|inverse|gcd|lcm|hcf|gcf|square\s+root|number\s+of\s+ways|(?:amortized\s+|expected\s+"
     r"|worst-case\s+)?cost"
     r"|running\s+time|time\s+complexity|big-?o|wahrscheinlichkeit|probabilité|probabilidad)"
@@ -1827,7 +1882,7 @@ _REASON = re.compile(
 # not "Is tipping expected in Japan?" after a tip worked out.
 _RESULT_REFERENCE = re.compile(
     r"\b(?:it|this|that|these|those|they|them|the\s+(?:[\w-]+\s+)?(?:result|bound|claim|statement|answer|same|converse"
-    r"|estimate|inequality|formula|method|algorithm|hypothes[ie]s|assumptions?|conditions?)|necessary|sufficient"
+    r"|estimate|inequality|formula|method|algorithm|hypothes[ie]s|assumptions?|conditions?)|necessary|sufficient|needed"
     r"|sharp|tight)\b",
     re.IGNORECASE,
 )
@@ -1920,6 +1975,12 @@ _PROSE_ITEM = re.compile(
 _SPEC_LEAD = re.compile(
     r"\b(?:requirements?|specs?|specification|constraints|features|acceptance\s+criteria|anforderungen|exigences"
     r"|requisitos)\b|\b(?:should|must|needs\s+to|has\s+to|will|shall)\s*:",
+    re.IGNORECASE,
+)
+# "Is a jump like that usually allowed?": what is normal or permitted, a question of general knowledge.
+_NORM = re.compile(
+    r"\b(?:usually|generally|typically|normally|commonly|legal|legally|allowed|permitted|customary"
+    r"|common\s+practice)\b",
     re.IGNORECASE,
 )
 # "Are you sure? I got 120.": a doubt about the last answer, no kind of task.
@@ -2072,6 +2133,19 @@ _CODE_CONTEXT_CUES: _Table = (
         r"\b(?:re-?write|refactor|rework)\s+(?:the|this|that|it|my|your)\b"
         r"|\bwhat\s+(?:command\s+)?(?:should|do|can|must)\s+(?:i|we)\s+(?:run|type|enter|execute)\b"
         r"|\bwhat\s+(?:change|changes|fix|fixes|edit|edits)\s+(?:do|should|must|would|can)\s+(?:i|we)\b"
+        # "Explain it and fix the copy.", "can you add a default for an empty array", "list the commands I should run"
+        r"|\b(?:fix|correct|patch|repair)\s+(?:the|this|that|it|my)\b"
+        r"|\badd\s+(?:a|an)\s+(?:default|check|guard|fallback|case|branch|parameter|argument|option|flag|field"
+        r"|column|index"
+        r"|method|healthcheck|timeout|retry)\b"
+        r"|\b(?:list|give|show)\s+(?:me\s+|us\s+)?the\s+commands?\b"
+        # "which conversion methods should I call", "and how do i sort numerically" (after a block)
+        r"|\b(?:which|what)\s+(?:\w+\s+)?(?:methods?|functions?|calls?|apis?|flags?|options?)\s+(?:should|do"
+        r"|can|must|would)"
+        r"\s+(?:i|we)\s+(?:call|use|pass|set|run)\b"
+        r"|^(?:and\s+|so\s+|but\s+)?how\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:sort|filter|fix|change"
+        r"|convert|parse"
+        r"|format|round|merge|split|reverse|dedupe|deduplicate|flatten|reshape|rename|remove|drop|replace)\b"
         r"|\b(?:give|show)\s+(?:me\s+|us\s+)?the\s+(?:[\w.-]+\s+){0,2}?(?:lines?|config|configuration|settings"
         r"|snippet|commands?)"
         r"\s+(?:to|that|for)\b", re.IGNORECASE), False),
@@ -2083,14 +2157,11 @@ _CODE_CONTEXT_CUES: _Table = (
     # "Why do I get NA, and how do I get the mean of the rest?" after an R block: the how-do-I clause asks for code.
     ("code", re.compile(
         # (A change or a computation asked for, not "how can I catch these bugs with tooling?")
-        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:(?:do|can|could|should|would)\s+(?:i|we)|(?:i"
-        r"|we)(?:\s+(?:should|could|can"
-        r"|would|might|need\s+to|have\s+to|ought\s+to))?)\s+(?:(?:change|fix|make|turn|restructure"
-        r"|reorgani[sz]e|refactor"
-        r"|convert|rewrite|modify|remove|drop|replace|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round"
-        r"|format|parse|print|plot|reshape|merge|split|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange"
-        r"|reorder|rework"
-        r"|rename|move)\b"
+        r"(?<=,\s)(?:and\s+|but\s+|so\s+)?how\s+(?:(?:do|can|could|should|would)\s+(?:i|we|you)"
+        r"|(?:i|we)(?:\s+(?:should|could|can|would|might|need\s+to|have\s+to|ought\s+to))?)"
+        r"\s+(?:(?:change|fix|make|turn|restructure|reorgani[sz]e|refactor|convert|rewrite|modify|remove|drop|replace"
+        r"|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round|format|parse|print|plot|reshape|merge|split"
+        r"|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange|reorder|rework|rename|move|pass|cast)\b"
         # ("..., and how do I get it to ignore that?": the code made to behave otherwise.)
         r"|get\s+(?:it|this|that|them)\s+to\s+(?!be\b|understand\b)[^\W\d]+|get\s+(?:the\s+)?"
         r"(?:mean|sum|average|median|count|total|max(?:imum)?|min(?:imum)?|number|length|size|rid|values?|rows?"
@@ -2464,7 +2535,7 @@ def _assemble(
             elif (
                 len(clauses) == 1 and clauses[0][0] == _PROSE_ROLE and previous == _RESULT_ROLE
                 and _YES_NO.match(words) and weak_only()
-                and not _REASON.search(words)
+                and not _REASON.search(words) and not _NORM.search(words)
                 and (_RESULT_REFERENCE.search(words) or _CONTENT_MATH.search(_DIGITS.sub(" ", words))) is not None
             ):
                 # "Prove X. Does it still hold if G is not connected?": a yes/no question about the
@@ -2473,7 +2544,8 @@ def _assemble(
             elif (
                 clauses and clauses[0][0] == _RESULT_ROLE and masked[end - 1] == "?"
                 and (any(f < start for f in fence_starts) or _MASK in masked[:start])
-                and _CODE_RESULT.search(words) and not _COST_QUESTION.search(words)
+                and _CODE_RESULT.search(masked, clauses[0][1], clauses[0][2])
+                and not _COST_QUESTION.search(masked, clauses[0][1], clauses[0][2])
             ):
                 # "What value does this evaluate to?" after a code block: what the code does, in prose.
                 clauses = [(_PROSE_ROLE, clauses[0][1], clauses[0][2])] + clauses[1:]
@@ -2877,6 +2949,8 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
         joined = (
             _JOINING_WORD.search(text, cut, pos) is not None
             or before.rstrip()[-1:] in (",", ";")
+            # ("union find ... — write a python class for it": a dash after a clause with a task of its own.)
+            or (before.rstrip()[-1:] in ("—", "–") and any(not h[4] for h in hits if cuts[-1] <= h[0] < cut))
             or "\n" in before[len(before.rstrip()) :]
         )
         if joined and cut > cuts[-1] and _holds_task(text, cuts[-1], cut, hits, weak_spans):
