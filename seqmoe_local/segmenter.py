@@ -129,6 +129,22 @@ Algorithm, in four passes over the query:
      shipped"); a unit naming only a language after a solve task makes it code ("O(n) pls, python");
    - German, French and Spanish cues run only on a query with a mark of their language
      (`_languages`): 1.2x faster, and an English "Union-find" is no longer read as German "finde".
+   Round 11, tuned on twenty-one more blind batches, added in the same spirit:
+   - run-on chat joins tasks with "also", "plus", "please" and a dash, and writes "calc", "func",
+     "thru", "the diff between", "q es", "c quoi"; a polite gerund reads as the imperative it asks
+     for ("Would you mind writing a script ...");
+   - a deliverable named as a noun after "along with", "as well as", "plus", "dazu", "ainsi que",
+     "así como" is a task of its kind ("an explanation of ...", "a few words on why ...", "a proof
+     that ...", "a note on its complexity", "a corrected version"), and a need stated first ("I need
+     the probability of ..., plus ...") is a task of its own, typed by its content
+     (`_need_then_task`); what the code asked for does ("make it add a tip and round ...", "una
+     función que convierta ... y redondee ...") stays that code (`_steps_of_the_code`);
+   - a list of requirements before the request ("Requirements for the tool:") asks for nothing, and
+     "(1) ... (2) ..." on one line are items; a notion named as an item ("geometric meaning of the
+     derivative") is prose, a cost or calculus written out is solve;
+   - a wh-question set in a language ("What does `volatile` guarantee in Java, and ...?") is prose;
+     a doubt voiced ("Are you sure?") and the same task again on other givens ("Same idea for a
+     cone, ...") name no kind of task; R and C as rings or sets are no languages.
    Verbs of German, French and Spanish are listed once as lemmas (`_de_verbs`, `_fr_verbs`,
    `_es_verbs`) and matched in each imperative form, the infinitive of written instructions
    ("Montrer qu'...", "Demostrar que"), with clitics ("explícamelo") and separable particles
@@ -194,7 +210,9 @@ _LANGS = (
     r"|cobol|zig|ocaml|f#|groovy|objective-c|solidity|verilog|vhdl|prolog|racket|vba|html|css|zsh"
     # Libraries and frameworks stand for their language ("plot it in matplotlib", "using pandas").
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
-    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?"
+    r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?|swiftui|uikit"
+    r"|jetpack\s+compose"
+    r"|laravel|rails|svelte|next\.js|nextjs"
     # (Not a ring, a field or a set named R or C: "ring R has ...", "r ∈ R", "ab = 0 in R implies ...".)
     r"|(?<!ring\s)(?<!field\s)(?<!group\s)(?<!∈\s)(?<!over\s)(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’])"
     r"(?!\s+(?:has|is|implies|be|itself|satisf\w*|are)\b))"
@@ -506,6 +524,34 @@ ENGLISH = Language(
             r"|length|width|radius"
             r"|diameter|mean|median|variance|derivative|integral|limit|sum|product|value|price|cost|total"
             r"|circumference)\s*\?",
+            # "Get the line through (-3, 4) and (5, 0) in slope-intercept form": an equation to work out.
+            r"\bget\s+the\s+(?:equation\s+of\s+the\s+)?(?:line|equation|parabola|circle|plane)\s+(?:through|of"
+            r"|for|with)\b",
+            # "Which region grew more over the year in percentage terms?": amounts compared from the data.
+            r"\bwhich\s+(?:\w+\s+){0,2}?(?:grew|grows|increased|decreased|fell|rose|earned|sold|spent|saved"
+            r"|scored)\s+(?:more|most"
+            r"|less|least|faster|slower|the\s+most|the\s+least)\b",
+            # "Give me that last number in scientific notation."
+            r"\b(?:give|write|put|show|express)\s+(?:me\s+)?(?:that|the|this)\s+(?:last\s+|final\s+)?(?:number"
+            r"|result|answer|value"
+            r"|total)\s+(?:in|as)\s+" + _NOTATION + r"|\bscientific\s+notation\b",
+            # "so how do I get the area?" with the givens: the quantity worked out.
+            r"\d[^?\n]*?\bhow\s+(?:do|would|can)\s+(?:i|we)\s+(?:get|find|work\s+out|calculate"
+            r"|compute)\s+the\s+(?:area|volume|perimeter"
+            r"|total|answer|result|mean|average|median|probability|slope|length|distance)\b",
+            r"(?<!\bto\s)\bsplit\s+(?:it|this|that|the\s+\w+)\s+(?:fairly|evenly|equally|proportionally)\b",
+            # "Show H ⊴ G.", "Show a Hamiltonian path exists in any tournament."
+            r"^show\s+[^.?!\n]{1,30}?[⊴◁⊂⊆⊊≤≥≠≅≃∈∉↦]",
+            r"\bshow\s+(?:an?|some)\s+(?:[\w-]+\s+){1,3}?(?:always\s+)?exists?\b",
+            r"\bwhat\s+does\s+[^?\n]{1,60}?\s+cost\s+(?:asymptotically|in\s+the\s+(?:worst|average|best)\s+case)\b",
+            r"\bwhat\s+(?:approach|algorithm|data\s+structure|method)\s+(?:achieves|gives|runs\s+in|attains|meets)\b",
+            r"\bwhat(?:'s|\s+is|\s+will)\s+(?:the|it|that|this)\s+(?:\w+\s+)?(?:going\s+to\s+)?cost\b",
+            r"\bwhat\s+(?:area|volume|length|distance|speed|price|cost|amount|percentage|fraction|angle|height"
+            r"|width|radius"
+            r"|temperature|weight|mass|total)\s+(?:does|do|did|will|would|is|are)\b",
+            r"\b(?:give|make|do)\s+(?:me\s+)?(?:a|the)\s+(?:rough\s+|quick\s+)?(?:weekly|monthly|daily|yearly"
+            r"|annual)\s+(?:breakdown"
+            r"|budget|split|plan)\b",
             # "ok and what if the rate is 4.5% instead": the same sum on other numbers.
             r"\bwhat\s+if\b[^?\n.]*?\d",
             # "suggest a pool size": a number to settle on.
@@ -540,6 +586,7 @@ ENGLISH = Language(
             r"|data\s+structure"
             r"|structure|scheme|method|design"
             r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence"
+            r"|schema|data\s+model"
             r"|function)\b",
             # ... or anything with a cost to meet: "Come up with a way to keep the last k readings ... in O(1)".
             r"\b(?:come\s+up\s+with|think\s+of|invent|devise|find)\s+(?:an?|some)\s+[^.?!\n]*?\bO\(",
@@ -607,11 +654,15 @@ ENGLISH = Language(
             # "What is 3+4?" asks for a number; the digit makes it a longer match than explain's "what is".
             # (Not a way or a plan asked for: "What's a sensible way to start with 200 a month?" is advice.)
             r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b(?!\s+(?:an?|the|my|your|some)\s+"
+            r"(?:sensible|reasonable|good|recommended|typical|safe|realistic)\b)(?!\s+(?:an?|the|my|your|some)\s+"
             r"(?:[\w-]+\s+){0,2}?(?:ways?|approach(?:es)?|strateg(?:y|ies)|plans?|ideas?|options?|methods?|places?"
             r"|habits?|steps?|tips?|differences?\s+between)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)\d",
             # (Not the notion of one: "What's the intuition behind eigenvalues?", "What is the point of a mean?")
-            r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that)\s+"
-            # ("What are its time and memory costs?")
+            r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that"
+            r"|each\s+(?:person|one|of\s+us)['’]s)\s+"
+            # ("What are its time and memory costs?", "What's the fewest points needed ...?")
+            r"(?:(?:fewest|least|smallest|largest|minimum|maximum|most)\s+(?:number\s+of\s+)?\w+\s+(?:needed"
+            r"|required|possible)\b|"
             r"(?:(?:time|space|memory)\s+and\s+(?:time|space|memory)\s+costs?\b|"
             r"(?!(?:intuition|idea|meaning|point|significance|purpose|role|concept|notion|definition|reasoning|logic"
             r"|motivation|rationale)\b)(?:[\w-]+\s+){0,2}?(?:value|sum|product|result|answer|probability|area"
@@ -623,7 +674,7 @@ ENGLISH = Language(
             r"|likelihood|big[- ]?o|(?:extra|additional|auxiliary)\s+space|space\s+(?:complexity|usage|cost|overhead)"
             r"|length|height|weight|mass|growth\s+rate|recurrence|closed\s+form|solutions?|formula|equation"
             r"|(?:lookup|access|search|insertion|deletion|query|update|expected|amortized|average"
-            r"|worst-case)\s+(?:time|cost)|volatility|sharpe\s+ratio|standard\s+deviation|correlation|yield))\b",
+            r"|worst-case)\s+(?:time|cost)|volatility|sharpe\s+ratio|standard\s+deviation|correlation|yield)))\b",
             # (Not advice: "Is it better to rent or buy if prices rise 5% a year?")
             r"^(?:is|are|does|do|must)\s(?!it\s+(?:better|wiser|wise|smarter|preferable|advisable|sensible"
             r"|worth|ok|okay|safe"
@@ -806,7 +857,10 @@ ENGLISH = Language(
         "explain": (
             # Not in compounds: "compare-and-swap".
             r"\b(?:explain|describe|justify|clarify|elaborate|discuss|interpret|compare|contrast|summari[sz]e"
-            r"|illustrate|define)\b(?!-)",
+            # (Not givens: "Define a sequence by a_1 = 1 and ...".)
+            r"|illustrate|define(?!\s+(?:an?|the)\s+(?:sequence|function|map|relation|operator"
+            r"|series)\s+(?:\(\w+\)\s+)?(?:by"
+            r"|as|via|recursively|through)\b))\b(?!-)",
             # Not reported speech: "My kid asked why the moon changes shape."
             r"(?<!\basked\s)(?<!\bwondered\s)(?<!\bwondering\s)(?<!\bwonders\s)(?<!\bsee\s)(?<!\bunderstand\s)\bwhy\b",
             r"\bhelp\s+me\s+(?:to\s+)?understand\b",
@@ -900,12 +954,20 @@ ENGLISH = Language(
             r"|recommend|prefer|pick|choose"
             r"|use)\b",
             r"\btell\s+(?:me|us)\s+when\b(?![^.?!\n]*\d)",
+            # "what should I weigh when I price a vegan version?", "what can I actually claim?": advice, interpretation.
+            r"\bwhat\s+(?:should|do|must)\s+(?:i|we)\s+(?:weigh|consider|keep\s+in\s+mind|think\s+about"
+            r"|look\s+(?:at|for|out\s+for)"
+            r"|watch\s+(?:out\s+)?for)\b",
+            r"\bwhat\s+can\s+(?:i|we|you|one)\s+(?:actually\s+|really\s+|legitimately\s+|safely\s+)?(?:claim"
+            r"|conclude|say|infer)\b",
             # "..., and would a financial planner call it too high?": a judgement asked for.
             r"\b(?:would|do|does|will)\s+(?:a|an|most|the)\s+(?:[\w-]+\s+){0,2}?(?:call|consider|think|say|see"
             r"|regard|deem)\b",
             r"\bput\s+(?:[\w-]+\s+){1,4}?into\s+(?:plain|simple|your\s+own|everyday|layman'?s)\s+(?:words"
             r"|english|language|terms)\b",
             r"\blet\s+(?:me|us)\s+know\s+(?:which|what|why|how|whether)\b",
+            r"\bwhere\s+(?:exactly\s+)?(?:does|do|did)\s+(?:\w+\s+){0,3}?(?:break|fail|go\s+wrong"
+            r"|stop\s+working|fall\s+apart)\b",
             # "give me a feel for why it fails to converge"
             r"\b(?:give|get)\s+(?:me\s+|us\s+)?(?:a|some)\s+(?:\w+\s+)?(?:feel|feeling|sense)\s+(?:for|of)\b",
             # Prose to review or to write: "Review my cover letter", "Outline the main ideas of ...".
@@ -975,6 +1037,7 @@ ENGLISH = Language(
             r"|i\s+am\s+trying)\s+to\s+(?:\w+ly\s+)?(?:understand|learn|hear|see)\s+(?:how|why|what|about)\b",
             r"\bany\s+idea\s+(?:what|why|where)\b",
             r"\bwhat\s+(?:could|would|might|can|does|do)\s+(?:make|cause|lead)\b",
+            r"\bshowing\s+(?:(?:every|each|all(?:\s+the)?|your|the)\s+)?(?:steps?|working|work)\b",
             # "... and write out every step this time": the working shown.
             r"\bwrite\s+(?:out|down)\s+(?:every|each|all(?:\s+the)?|the|your)\s+(?:steps?|working|work|reasoning)\b",
             # "... and add a short explanation of the sorting key": prose added to the answer.
@@ -1093,7 +1156,8 @@ ENGLISH = Language(
             rf"{_LANGS}(?![\w+#])",
             # Changing code that exists: the usual follow-ups ("Rewrite it as a loop", "Convert it to Go").
             r"\b(?:re-?write|modify|change|extend|adapt|port|convert|translate|refactor|optimi[sz]e|generali[sz]e"
-            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make|fix|debug|correct|rework)\s+(?:it|them"
+            r"|update|parallelize|vectori[sz]e|tweak|adjust|patch|harden|make|fix|debug|correct|rework"
+            r"|memoi[sz]e|cache)\s+(?:it|them"
             r"|(?:this|that)(?=\s*(?:$|[,.;:?!]|\s(?:to|into|so|in|as"
             r"|for|using|with|from|such|without)\b))|(?:this|that|the|your|my|our|these|those)\s+(?:[\w+#-]+\s+){0,2}?"
             r"(?:code|function|method|class|program|script|query|snippet|loop|call|implementation|solution|version"
@@ -1150,6 +1214,13 @@ ENGLISH = Language(
             r"|assertions?"
             r"|retries|retry|timeouts?|print\s+statements?)\b",
             r"\binclude\s+(?:\w+\s+){0,2}?(?:unit\s+tests?|tests?|benchmarks?|docstrings?|type\s+hints?)\b",
+            # "; C++ code would be nice too.", "then verify numerically with numpy", "One line of Python to ..."
+            r"\b(?:(?:" + _LANGS + r")\s+)?code\s+would\s+be\s+(?:nice|great|good|helpful|appreciated|welcome)\b",
+            r"\b(?:verify|check|confirm|double-check)\s+(?:\w+\s+){0,3}?(?:with|in|using)\s+" + _LANGS + r"(?![\w+#])",
+            r"\b(?:one|a|single)\s+line\s+of\s+(?:" + _LANGS + r")(?![\w+#])",
+            r"\bredo\s+(?:it|this|that)\s+(?:with|using)\s+(?:\w+\(\)"
+            r"|" + _LANGS + r"(?![\w+#])|an?\s+(?:loop|generator|dict"
+            r"|set|list|heap|stack|queue|recursion|comprehension))",
             # "..., then a corrected version.": the code again, put right.
             r"\b(?:an?|the)\s+(?:corrected|fixed|working|cleaned-up|refactored|improved|updated|rewritten)\s+version\b",
             # "it would be great to have a trie in Go", "I'd love for it to also log each retry": code asked for.
@@ -1166,8 +1237,13 @@ ENGLISH = Language(
             r"|cli\s+option)\b(?!\s+line\b)",
             # "... and rewrite line 12 so it falls back to 0.": a line of the code changed.
             r"\b(?:re-?write|change|fix|modify|replace|edit|patch|update)\s+lines?\s+\d+\b",
-            r"\b(?:sprinkle|put|throw|stick|pop)\s+(?:in\s+)?(?:some\s+)?(?:docstrings?|type\s+hints?|comments"
-            r"|logging)\b",
+            r"\b(?:sprinkle|put|throw|stick|pop|slap|chuck|whack)\s+(?:in\s+)?(?:some\s+)?(?:docstrings?"
+            r"|type\s+(?:hints?|annotations?)"
+            r"|comments|logging)\b",
+            # "How do I make a shell script exit ...": a script of the shell.
+            r"\bhow\s+(?:do|can|should|would)\s+(?:i|we|you|one)\s+[^?\n]{0,40}?\b(?:an?|the|my)\s+(?:shell"
+            r"|bash|cron|docker|git|sql"
+            r"|excel)\s+(?:script|command|job|file|query|formula|alias|function)\b",
             # "Could the second function get type annotations and a docstring too?"
             r"\b(?:get|have|use|with|need|want)\s+(?:some\s+|proper\s+|full\s+)?(?:type\s+(?:annotations?"
             r"|hints?)|docstrings?"
@@ -1275,7 +1351,7 @@ GERMAN = Language(
             r"|suche|iterations?\w*|schritte?|sortier\w*)\b",
         ),
         "explain": (
-            r"\bschreib(?:e|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+)?(?:alle\s+|die\s+|deine\s+"
+            r"\bschreib(?:e|en\s+sie)?\s+(?:mir\s+|uns\s+)?(?:bitte\s+)?(?:alle\s+|die\s+|den\s+|deine\s+|deinen\s+"
             r"|jeden\s+)?(?:zwischenschritte"
             r"|rechenschritte|schritte|rechenweg|lösungsweg)\b",
             r"\b(?:erkläre|erklär|beschreibe|begründe|vergleiche|erläutere|diskutiere|interpretiere|definiere"
@@ -1379,6 +1455,9 @@ _FR_CODE_NOUN = (r"(?:(?:fonction|programme|code|script|classe|méthode|requête
 FRENCH = Language(
     cues={
         "solve": (
+            r"\bdire\s+si\s+[^?.!\n]{0,60}?\best\s+(?:arithmétique|géométrique|convergente?|divergente?|bornée?"
+            r"|croissante?"
+            r"|décroissante?|premier|pair|impair|rationnel|irrationnel|continue|dérivable|inversible)\b",
             # "Et sa diagonale ?" after a result.
             r"^et\s+(?:sa|son|ses|le|la|les|l['’])\s*(?:\w+\s+)?(?:diagonale|aire|périmètre|volume|surface"
             r"|hauteur|longueur"
@@ -1450,6 +1529,7 @@ FRENCH = Language(
                       "définir/is", "décrire=décris|décrivez"),
         ),
         "code": (
+            r"\bcommenter\s+(?:le|ce|mon|ton|votre)\s+code\b",
             # "Corrige ça pour que ça marche aussi avec des nombres négatifs.": the code changed to work.
             r"\b(?:corrige|modifie|change|adapte)[zr]?\s+(?:ça|ca|cela)\s+pour\s+qu",
             r"\b(?:et\s+)?(?:aussi|ainsi\s+que|également)\s+(?:un|une"
@@ -1471,7 +1551,11 @@ FRENCH = Language(
             r"|étendez|change[zr]?|transforme[zr]?|rends|rendez)(?:-(?:le|la|les)\b|\s+(?:(?:cette|ce|le|la|les"
             r"|ton|ta|votre|mon|ma)\s+|l['’])(?:[\w+#-]+\s+)?"
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
-            rf"\bcomment\b{_SAME_CLAUSE}\ben\s+{_LANGS}(?![\w+#])",
+            rf"\bcomment\b{_SAME_CLAUSE}\b(?:en|avec)\s+{_LANGS}(?![\w+#])",
+            # "Rajoute quelques tests unitaires stp.": more code for the code.
+            r"\b(?:r?ajoute[zr]?)\s+(?:des|quelques|un|une|les)?\s*(?:\w+\s+)?(?:tests?|commentaires"
+            r"|docstrings?|annotations"
+            r"|gestion\s+d['’]erreurs?)\b",
             # "Tu peux l'adapter pour qu'elle accepte une liste vide ?": a change to the code just given.
             r"\b(?:le|la|les|l['’])\s*(?:adapter|modifier|réécrire|corriger|changer|étendre|optimiser|convertir"
             r"|traduire"
@@ -1502,6 +1586,7 @@ _ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programita|scriptcito|"
 SPANISH = Language(
     cues={
         "solve": (
+            r"^¿?\s*y\s+si\b[^?\n]*\b(?:perímetro|área|volumen|radio|lado|precio|tasa|interés|altura|base|descuento)\b",
             r"^¿?\s*y\s+(?:su|sus|el|la)\s+(?:diagonal|área|area|perímetro|volumen|altura|radio|diámetro|media"
             r"|mediana|derivada"
             r"|integral|suma|valor|precio|coste|costo|total)\s*\?",
@@ -1615,7 +1700,7 @@ SPANISH = Language(
     joiners=r"y|luego|después|así\s+como",
     fillers=r"y|luego|después|así\s+como|además|también|ahora|finalmente|por\s+último|por\s+favor|puedes|podrías",
     elaboration=r"(?:(?:el|la|los|las|tu|su|cada)\s+(?:[\w-]+\s+){1,2}?)?(?:debe|deben|debería|tiene\s+que"
-    r"|tendrá\s+que)\b",
+    r"|tendrá\s+que)\b|que\s+(?:muestre|imprima|devuelva|guarde|escriba|registre|avise|cuente|ignore|acepte|maneje)\b",
     continuation=r"(?:el|la|los|las|esto|eso|esta|este|tu|su|usa|use|utiliza|utilice|sin|con|solo|pero"
     r"|también|aquí)\b",
 )
@@ -1789,7 +1874,8 @@ _ASK = (
     r"|décrire|raconter|erklären|beschreiben|sagen|erzählen|explicar|decir|describir|contar)\b)[^\W\d]+\s+"
 )
 _STRONG_REQUEST = re.compile(
-    _REQUEST_LEAD + r"(?:" + _NEED + r"|" + _ASK + r"|[^\W\d]+-(?:moi|nous)\b"
+    # ("Given n integers, I want the LIS length ...")
+    _REQUEST_LEAD + r"(?:given\s+[^,.;\n]{1,60},\s*)?(?:" + _NEED + r"|" + _ASK + r"|[^\W\d]+-(?:moi|nous)\b"
     r"|[^\W\d]*[áéíóú][^\W\d]*(?:me|nos)\b|(?:hazme|dame|dime|ponme)\b)",
     re.IGNORECASE,
 )
@@ -1942,9 +2028,10 @@ _EXPRESSION = re.compile(_TERM + r"(?:[-+*/^×÷x%]" + _TERM + r")+[=?]?\s*", re
 _STATEMENT = re.compile(
     # ("In C, my array has 12 ints ...": the language first.)
     r"(?:(?:in|with|using)\s+" + _LANGS + r"(?![\w+#])\s*,\s*)?"
+    r"(?:(?:this|it)\s+is\s+my\s+(?:first|second|third|\w+)\s+(?:week|day|month|time|year|project)\b|"
     r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m"
     r"|are|'re|is|was"
-    r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b"
+    r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b)"
     r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe"
     r"|habe|bin|arbeite"
     r"|nutze|benutze)|(?:yo\s+)?(?:no\s+)?(?:entiendo|tengo|uso|trabajo|estoy))\b"
@@ -1960,7 +2047,10 @@ _COST_ITEM = re.compile(
 # "ok, now redo it for a cone, radius 4, height 9.": the same task again on other givens names no kind of task.
 _SAME_AGAIN = re.compile(
     _REQUEST_LEAD + r"(?:(?:re-?do|do|repeat|try)\s+(?:it|that|this|the\s+same(?:\s+thing)?)(?:\s+again)?"
-    r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))\s+(?:for|with|on|but)\b",
+    r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))[\s,]+(?:for|with|on|but)\b"
+    # ("can you say that again but way simpler": the last answer again, another way.)
+    r"|(?:(?:can|could|would)\s+you\s+)?(?:say|put|repeat|rephrase|word)\s+(?:that|it|this)(?:\s+again)?\s+(?:but\s+)?"
+    r"(?:(?:way|much|a\s+lot|a\s+bit)\s+)?(?:simpler|more\s+simply|shorter|differently|in\s+simpler)",
     re.IGNORECASE,
 )
 # "a) d/dx of x^3 sin x", "b) ∫ 1/(1+x^2) dx over [0, 1]": calculus written out.
@@ -1973,14 +2063,15 @@ _PROSE_ITEM = re.compile(
 )
 # "Requirements for the tool:", "The script must:": a lead-in to what a program must do.
 _SPEC_LEAD = re.compile(
-    r"\b(?:requirements?|specs?|specification|constraints|features|acceptance\s+criteria|anforderungen|exigences"
+    r"\b(?:requirements?|specs?|specification|constraints|features|must[- ]haves|acceptance\s+criteria"
+    r"|anforderungen|exigences"
     r"|requisitos)\b|\b(?:should|must|needs\s+to|has\s+to|will|shall)\s*:",
     re.IGNORECASE,
 )
 # "Is a jump like that usually allowed?": what is normal or permitted, a question of general knowledge.
 _NORM = re.compile(
     r"\b(?:usually|generally|typically|normally|commonly|legal|legally|allowed|permitted|customary"
-    r"|common\s+practice)\b",
+    r"|common\s+practice|fair|fairer|fairest|ethical|reasonable|polite|rude)\b",
     re.IGNORECASE,
 )
 # "Are you sure? I got 120.": a doubt about the last answer, no kind of task.
@@ -2047,6 +2138,11 @@ _QUANTITY_QUESTION = re.compile(
 )
 _WRITE = re.compile(r"\b(?:write|implement|code|build|create)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
+_PROGRAM_STEP = re.compile(
+    r"(?:finally|then|afterwards|at\s+the\s+end|in\s+the\s+end),?\s+(?:echo|print|log|output|display|write\s+out|report"
+    r"|exit\s+with|send|email|save)\b",
+    re.IGNORECASE,
+)
 _CHANGE_VERB = re.compile(
     _REQUEST_LEAD + r"(?:add|remove|drop|replace|rename|move|wrap|insert|delete|switch|pin|bump|expose|mount|enable"
     r"|disable|configure|swap|split|merge|extract|inline|parametri[sz]e)\s+(?:an?|the|some|all|every|each|its|this|that"
@@ -2076,7 +2172,7 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+get\s+(?:it\s+to\s+(?:print|return|give"
         r"|output)\s+)?[\[(\"'\d]"
         r"|\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+(?:get|make)\s+(?:it|this|that"
-        r"|the\s+\w+)\s+(?:to\s+)?(?:compile"
+        r"|the\s+\w+)\s+(?:to\s+)?(?:running|working|started|compiling|building|compile"
         r"|work|run|build|pass|link|load|start)\b"
         r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?(?:change|fix|add"
         r"|remove|edit"
@@ -2090,8 +2186,9 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|implement|express|avoid)\b"
         # "java: whats the way to go through a csv one line at a time": how to do it in that language.
         r"|\bwhat(?:['’]s|\s+is)\s+(?:the|a)\s+(?:best\s+|right\s+|simplest\s+|easiest\s+|fastest\s+"
-        r"|quickest\s+|cleanest\s+"
-        r"|proper\s+|usual\s+|standard\s+)?way\s+to\s+(?!(?:learn|study|practi[cs]e|get\s+started"
+        r"|quickest\s+|cleanest\s+|safest\s+|most\s+\w+\s+"
+        r"|proper\s+|usual\s+"
+        r"|standard\s+)?way\s+(?:in\s+" + _LANGS + r"\s+)?to\s+(?!(?:learn|study|practi[cs]e|get\s+started"
         r"|start\s+learning|prepare"
         r"|think|understand|remember|teach|explain|set\s+(?:it|that|this|things)\s+up|organi[sz]e|approach)\b)",
         re.IGNORECASE), False),
@@ -2139,6 +2236,8 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|column|index"
         r"|method|healthcheck|timeout|retry)\b"
         r"|\b(?:list|give|show)\s+(?:me\s+|us\s+)?the\s+commands?\b"
+        r"|\bshow\s+(?:me\s+|us\s+)?the\s+(?:change|changes|fix|diff|patch|edit)\b"
+        r"|\brun\s+(?:an?\s+)?(?:\w+\s+)?(?:regression|anova|t-test|chi-squared\s+test)\b"
         # "which conversion methods should I call", "and how do i sort numerically" (after a block)
         r"|\b(?:which|what)\s+(?:\w+\s+)?(?:methods?|functions?|calls?|apis?|flags?|options?)\s+(?:should|do"
         r"|can|must|would)"
@@ -2161,7 +2260,8 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|(?:i|we)(?:\s+(?:should|could|can|would|might|need\s+to|have\s+to|ought\s+to))?)"
         r"\s+(?:(?:change|fix|make|turn|restructure|reorgani[sz]e|refactor|convert|rewrite|modify|remove|drop|replace"
         r"|filter|sort|handle|skip|ignore|compute|calculate|count|sum|round|format|parse|print|plot|reshape|merge|split"
-        r"|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange|reorder|rework|rename|move|pass|cast)\b"
+        r"|join|speed\s+up|optimi[sz]e|vectori[sz]e|rearrange|reorder|rework|rename|move|pass|cast|patch"
+        r"|correct|repair)\b"
         # ("..., and how do I get it to ignore that?": the code made to behave otherwise.)
         r"|get\s+(?:it|this|that|them)\s+to\s+(?!be\b|understand\b)[^\W\d]+|get\s+(?:the\s+)?"
         r"(?:mean|sum|average|median|count|total|max(?:imum)?|min(?:imum)?|number|length|size|rid|values?|rows?"
@@ -2186,8 +2286,8 @@ _MAIN_VERB = re.compile(
 # that both are aces?", "And the derivative of that?"): an auxiliary, a wh-word or a pronoun subject.
 _QUESTION_OPENER = re.compile(
     # (after a setting: "In modern C++, what separates ...?")
-    _REQUEST_LEAD + r"(?:(?:in|unter|dans|en)\s+(?:modern|recent|current|old(?:er)?|idiomatic|plain|standard|modernem"
-    r"|modernes)\s+[^,?\n]{1,30},\s*)?(?:is|are|was|were|am|do|does|did|can|could|would|should|will|shall|may"
+    _REQUEST_LEAD + r"(?:(?:in|on|under|unter|dans|en|sous)\s+[\w+#./-]+(?:\s+[\w+#./-]+){0,2}\s*,\s*)?"
+    r"(?:is|are|was|were|am|do|does|did|can|could|would|should|will|shall|may"
     r"|might|must|has|have"
     r"|had|what|what's|which|who|whom|whose|why|how|when|where|whether|i|we|you|it|it's|they|he|she|this|that|there"
     r"|any|anything|anyone|or|but|if|ist|sind|war|kann|können|gibt|hat|haben|wird|soll|sollte|wie|was|wer|wo|wann"
@@ -2280,7 +2380,7 @@ _CONTENT_MATH = re.compile(
     r"|average|expected\s+value|distribution|determinant|eigenvalues?|eigenvectors?|series|sequence|roots?"
     r"|logarithm|exponent|rationals?|irrationals?|integers?|reals|real\s+numbers|natural\s+numbers|countabl[ey]"
     r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
-    r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices"
+    r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices|groups?|subgroups?|solvable|abelian|noetherian"
     r"|(?:hilbert|banach|metric|topological|normed|measure|sample)\s+spaces?|compact|reflexive|separable"
     r"|finite-dimensional"
     r"|infinite-dimensional|manifolds?|homeomorphic|polynomials?|context-free|decidable|undecidable|np-hard|np-complete"
@@ -2337,7 +2437,8 @@ _ITEM_START = re.compile(
 # What a unit's cues are matched after: its list marker and opening punctuation.
 _BODY_START = re.compile(r"(?:" + _LIST_MARKER.pattern + r")?[\s\"'(\u00bf\u00a1\u201c\u2018]*", re.IGNORECASE)
 _ABBREVIATIONS = frozenset(
-    {"e.g", "i.e", "cf", "vs", "approx", "resp", "al", "ca", "mr", "mrs", "ms", "dr", "prof", "fig", "eq"}
+    {"e.g", "i.e", "cf", "vs", "approx", "resp", "al", "ca", "mr", "mrs", "ms", "dr", "prof", "fig", "eq", "f.g", "a.e",
+     "w.r.t"}
 )
 # Words that may sit between a joiner and the cue verb of the next clause ("..., and then also explain").
 _FILLER_TAIL = re.compile(r"(?:\b(?:" + _alternation("fillers") + r")\b[\s,]*)*\Z", re.IGNORECASE)
@@ -2429,6 +2530,8 @@ def _assemble(
         is_item = body > start and _LIST_MARKER.match(masked, start) is not None
         if previous != OTHER and (
             (items_detail and is_item) or start in fence_starts
+            # "Need bash: ... should get gzipped. Finally, echo a count of the archives.": one more step of it.
+            or (previous == _PROGRAM_ROLE and _PROGRAM_STEP.match(masked, body, end) is not None)
             or ((elaboration := _ELABORATION.match(masked, body, end)) and not (
                 # "What does paths(3, 3) return? Make it run in O(r·c) instead.": after prose about code, a change.
                 about_code and previous != _PROGRAM_ROLE and _MAKE_IT.match(elaboration.group())
@@ -3042,8 +3145,8 @@ def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
 _CASUAL_FORMS = {
     "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "ppl": "people", "yrs": "years",
     "cuz": "because", "bc": "because", "abt": "about", "w/": "with", "calc": "calculate", "func": "function",
-    "funcs": "functions", "diff": "difference", "thru": "through", "q": "qué", "xq": "por qué", "pq": "por qué",
-    "c": "c'est",
+    "funcs": "functions", "diff": "difference", "thru": "through", "hw": "how", "w": "with", "q": "qué",
+    "xq": "por qué", "pq": "por qué", "c": "c'est",
 }
 # A polite request with a gerund ("Would you mind writing a script ...", "... and then fixing the code?")
 # reads as the imperative it asks for.
@@ -3065,6 +3168,7 @@ _CASUAL = re.compile(
     r"\b(?:(?:what|that|how|where|who|there|here|let)(?=s\b)|(?:don|doesn|isn|aren|can|won|didn|wasn|shouldn|wouldn"
     r"|couldn|haven|hasn)(?=t\b)|i(?=(?:m|ve)\b)|(?:you|they)(?=(?:re|ve)\b)|we(?=ve\b))"
     r"|\b(?:u|ur|pls|plz|thx|ppl|yrs|cuz|bc|abt|funcs?|thru)\b|(?<!\S)w/"
+    r"|\bhw(?=\s+(?:do|to|can|does|would|should)\b)|(?<=\s)w(?=\s+" + _LANGS + r"(?![\w+#]))"
     # (Only where the short form cannot be meant as itself: "the calc" app, "git diff", "p and q", "in C".)
     r"|(?:^|(?<=\s))calc(?=\s+(?:the|a|an|my|how|what|\d))|(?<=\bthe\s)diff(?=\s+(?:between|betw|btw)\b)"
     r"|(?:^|(?<=[\s¿]))q(?=\s+(?:es|son|significa|hace|pasa|quiere)\b)|\b[xp]q\b(?=\s+[^\W\d])"

@@ -37,7 +37,9 @@ DEV_MISSES = {
     "en-math-b11b-07", "en-block-b11b-06", "en-sys-b11g-06", "en-sys-b11h-03", "en-list-b11i-08", "en-math-b11k-04",
     "en-sys-b11k-01", "en-sys-b11k-09", "en-block-b11k-08", "en-list-b11l-08", "en-block-b11l-05",
     "es-math-b11l-03", "en-proof-b11n-05", "en-sys-b11n-04", "en-list-b11n-08", "en-list-b11u-05",
-    "en-block-b11u-02",
+    "en-block-b11u-02", "en-day-b11w-08", "en-sys-b11w-09", "en-day-b11x-05", "en-proof-b11x-09", "en-sys-b11y-07",
+    "en-algo-b11z-07", "en-sys-b11z-09", "en-day-b11zb-01", "en-algo-b11zb-08", "en-expl-b11zb-04",
+    "en-follow-b11zb-06", "fr-math-b11zb-03",
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
