@@ -212,7 +212,7 @@ _LANGS = (
     r"|numpy|pandas|matplotlib|scipy|scikit-learn|sklearn|pytorch|tensorflow|keras|react|vue|angular|django|flask"
     r"|fastapi|jquery|ggplot2|dplyr|tidyverse|sympy|polars|seaborn|asyncio|node(?:\.?js)?|swiftui|uikit"
     r"|jetpack\s+compose"
-    r"|laravel|rails|svelte|next\.js|nextjs"
+    r"|laravel|rails|svelte|next\.js|nextjs|cuda|opencl"
     # (Not a ring, a field or a set named R or C: "ring R has ...", "r ∈ R", "ab = 0 in R implies ...".)
     r"|(?<!ring\s)(?<!field\s)(?<!group\s)(?<!∈\s)(?<!over\s)(?-i:R|C|Go)(?:['’]s)?(?![\w+#^'’])"
     r"(?!\s+(?:has|is|implies|be|itself|satisf\w*|are)\b))"
@@ -245,7 +245,7 @@ _CODE_NOUN = (
     r"(?:code|(?:function|program|script|(?<!greedy\s)(?<!efficient\s)(?<!numerical\s)method|snippet"
     r"|regex(?:e)?|regular\s+expression|implementation"
     r"|(?<!sentence\s)(?<!paragraph\s)(?<!word\s)(?<!words\s)(?<!short\s)(?<!shorter\s)(?<!simple\s)(?<!simpler\s)version"
-    r"|unit\s+test|test|one-liner"
+    r"|unit\s+test|test|one-liner|kernel|shader"
     r"|(?:dp|dynamic[- ]programming|brute[- ]force|memoi[sz]ed|recursive|iterative)\s+solution"
     r"|decorator|dataclass|statement|struct|module|component|dockerfile"
     r"|endpoint|(?:ci\s+|github\s+actions?\s+)?workflow|(?:makefile|make)\s+target|(?:excel|spreadsheet"
@@ -380,7 +380,7 @@ ENGLISH = Language(
             r"\bdesign(?:\s+and\s+analy[sz]e)?\s+(?:an?|the|some)\b",
             r"\bround\s+(?:(?:off|up|down)\b|[-\d.,]+|(?:the|this|each|all|it|your)\b)",
             # ("Show by induction that ...", "Show rigorously that ...": the method may come first.)
-            r"\bshow\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,4}?|formally\s+|rigorously\s+|directly\s+"
+            r"\b(?:show|demonstrate)\s+(?:(?:by|using|via)\s+(?:[\w-]+\s+){1,4}?|formally\s+|rigorously\s+|directly\s+"
             r"|carefully\s+)?that\b",
             # "Show it is bounded", "Show every tree is bipartite": "that" left out.
             r"\bshow\s+(?:it|they|this|these|(?:the|every|each|any|all)\s+(?:[\w-]+\s+){0,2}[\w-]+"
@@ -505,7 +505,7 @@ ENGLISH = Language(
             r"|numbers|dimensions|costs?)\b",
             r"\b(?:establish|verify)\s+(?:that|the|its|whether|(?:convergence|divergence|uniqueness|existence)\s+of)\b",
             r"\bif\s+you\s+(?:could\s+)?(?:also\s+)?(?:proved|computed|calculated|worked\s+out|derived)\b",
-            r"^(?:is|are)\s+[^?\n]{0,50}?\b[OΘΩ]\([^)\n]*\)\s*\?",
+            r"^(?:is|are)\s+[^?\n]{0,50}?\b[OΘΩ]\([^)\n]*\)[^?\n]*\?",
             r"^return\s+(?:the\s+)?(?:size|length|number|count|sum|maximum|minimum|max|min|value|index)\s+of\b"
             r"(?![^.?!\n]*\b(?:in|using)\s+" + _LANGS + r")",
             r"\bdesign\s+(?:it|this|that|one|such\s+an?\s+\w+)\b",
@@ -552,6 +552,19 @@ ENGLISH = Language(
             r"\b(?:give|make|do)\s+(?:me\s+)?(?:a|the)\s+(?:rough\s+|quick\s+)?(?:weekly|monthly|daily|yearly"
             r"|annual)\s+(?:breakdown"
             r"|budget|split|plan)\b",
+            r"^which\s+(?:\w+\s+){0,2}?(?:has|have|had|gives|shows)\s+the\s+(?:highest|lowest|largest|smallest"
+            r"|biggest|greatest"
+            r"|most|least|best|worst)\b",
+            r"\b(?:get|give|find)\s+(?:me\s+)?an?\s+(?:O\([^)]*\)\s+|\w+\s+){0,2}?(?:method|algorithm|approach"
+            r"|procedure)\s+(?:for|to"
+            r"|that)\b",
+            r"\b(?:how|what)\s+(?:its|the)\s+(?:cost|running\s+time|complexity|runtime)\s+(?:behaves|grows"
+            r"|scales|changes|looks)\b",
+            r"^(?:ok(?:ay)?\s+)?(?:and\s+|so\s+)?how\s+(?:would|does|will)\s+(?:that|it|this)\s+change\s+if\b[^?\n]*"
+            r"(?:\bcompound\w*|\binterest|\brate|\bprice|\d)",
+            r"\bwhat\s+(?:equation|formula|function)\s+(?:describes|gives|models|represents|fits)\b",
+            r"\btell\s+(?:me|us)\s+what\s+(?:the|its)\s+(?:time\s+|space\s+)?(?:complexity|running\s+time"
+            r"|runtime|big[- ]?o|cost)\b",
             # "ok and what if the rate is 4.5% instead": the same sum on other numbers.
             r"\bwhat\s+if\b[^?\n.]*?\d",
             # "suggest a pool size": a number to settle on.
@@ -586,7 +599,7 @@ ENGLISH = Language(
             r"|data\s+structure"
             r"|structure|scheme|method|design"
             r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence"
-            r"|schema|data\s+model"
+            r"|schema|data\s+model|way"
             r"|function)\b",
             # ... or anything with a cost to meet: "Come up with a way to keep the last k readings ... in O(1)".
             r"\b(?:come\s+up\s+with|think\s+of|invent|devise|find)\s+(?:an?|some)\s+[^.?!\n]*?\bO\(",
@@ -960,6 +973,8 @@ ENGLISH = Language(
             r"|watch\s+(?:out\s+)?for)\b",
             r"\bwhat\s+can\s+(?:i|we|you|one)\s+(?:actually\s+|really\s+|legitimately\s+|safely\s+)?(?:claim"
             r"|conclude|say|infer)\b",
+            r"\badvise\s+(?:me|us)\s+(?:on|about|how|whether|what)\b",
+            r"\bhow\s+much\s+overhead\s+(?:does|do|is|will|would)\b(?![^?\n]*\d)",
             # "..., and would a financial planner call it too high?": a judgement asked for.
             r"\b(?:would|do|does|will)\s+(?:a|an|most|the)\s+(?:[\w-]+\s+){0,2}?(?:call|consider|think|say|see"
             r"|regard|deem)\b",
@@ -1005,7 +1020,9 @@ ENGLISH = Language(
             r"|us)\s+an?\s+(?:[\w-]+\s+){0,2}?(?:list(?!\s+comprehension)|checklist|itinerary"
             r"|agenda|outline|overview|rundown)\b",
             # Planning advice: "Plan a week of dinners", "Draw up a study schedule", "Map out my first month".
-            r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some|out)\b",
+            # (Not a name: "Plan A costs $35/month".)
+            r"\b(?:plan|draw\s+up|map\s+out)\s+(?:me\s+|us\s+)?(?:an?|the|my|our|some"
+            r"|out)\b(?<!(?-i:plan\sA))(?<!(?-i:Plan\sA))",
             r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:would|should|could)\s+(?:you|i|we|one)\b",
             r"\bis\s+it\s+(?:true|safe|worth|a\s+good\s+idea|a\s+bad\s+idea)\b",
             r"\b(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:an?\s+"
@@ -1221,6 +1238,9 @@ ENGLISH = Language(
             r"\bredo\s+(?:it|this|that)\s+(?:with|using)\s+(?:\w+\(\)"
             r"|" + _LANGS + r"(?![\w+#])|an?\s+(?:loop|generator|dict"
             r"|set|list|heap|stack|queue|recursion|comprehension))",
+            r"^(?:linux|unix|macos|mac|windows|ubuntu|debian|bash|shell|terminal|powershell|git|docker|vim"
+            r"|emacs)\s*:\s*how\s+"
+            r"(?:do|can|would)\s+(?:i|we|you)\b",
             # "..., then a corrected version.": the code again, put right.
             r"\b(?:an?|the)\s+(?:corrected|fixed|working|cleaned-up|refactored|improved|updated|rewritten)\s+version\b",
             # "it would be great to have a trie in Go", "I'd love for it to also log each retry": code asked for.
@@ -1284,7 +1304,7 @@ ENGLISH = Language(
     # (Matched right before a cue, so "plus" here joins tasks: "What is 3 plus 4?" has no cue after it.)
     joiners=r"and|then|also|plus|please|pls|third(?:ly)?|finally|lastly|along\s+with|as\s+well\s+as"
     r"|together\s+with",
-    fillers=r"and|then|after\s+that|actually|just|also|along\s+with|as\s+well\s+as|together\s+with|plus|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
+    fillers=r"and|then|after\s+that|actually|just|also|pls|plz|along\s+with|as\s+well\s+as|together\s+with|plus|please|now|finally|lastly|next|additionally|afterwards|briefly|first(?:ly)?"
     r"|second(?:ly)?|third(?:ly)?|(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|anybody)",
     # ("At the end it should report ...": after a phrase of time.)
     elaboration=r"(?:(?:at\s+the\s+end|in\s+the\s+end|afterwards|on\s+(?:error|failure|success)|when\s+done|when\s+finished)"
@@ -1586,6 +1606,7 @@ _ES_CODE_NOUN = (r"(?:funci[oó]n(?:es)?|funciones|(?:programita|scriptcito|"
 SPANISH = Language(
     cues={
         "solve": (
+            r"\ba\s+partir\s+de\s+cu[aá]nt[oa]s\b",
             r"^¿?\s*y\s+si\b[^?\n]*\b(?:perímetro|área|volumen|radio|lado|precio|tasa|interés|altura|base|descuento)\b",
             r"^¿?\s*y\s+(?:su|sus|el|la)\s+(?:diagonal|área|area|perímetro|volumen|altura|radio|diámetro|media"
             r"|mediana|derivada"
@@ -1888,9 +1909,9 @@ _CODE_REQUEST = re.compile(
 )
 _JOIN_GAP = re.compile(r"[\s,;]*")
 _WH_AUX = re.compile(
-    r"(?:and\s+|but\s+|so\s+)?(?:what|why|how|when|where|which)\s+(?:\w+\s+)?(?:does|do|did|is|are|was|were"
-    r"|would|should"
-    r"|happens?)\b",
+    r"(?:and\s+|but\s+|so\s+)?(?:(?:in|on|with|using)\s+" + _LANGS + r"(?![\w+#])\s*,\s*)?"
+    r"(?:(?:what|why|how|when|where|which)\s+(?:\w+\s+)?(?:does|do|did|is|are|was|were|would|should|happens?)"
+    r"|(?:can|is|are|does|do|should|may)\s+(?!you\b|i\b|(?:this|it|that)\s+be\b))\b",
     re.IGNORECASE,
 )
 # ... also after what it is for: "Für jede Filiale soll der Monat mit dem höchsten Umsatz herauskommen – bräuchte
@@ -2029,7 +2050,7 @@ _STATEMENT = re.compile(
     # ("In C, my array has 12 ints ...": the language first.)
     r"(?:(?:in|with|using)\s+" + _LANGS + r"(?![\w+#])\s*,\s*)?"
     r"(?:(?:this|it)\s+is\s+my\s+(?:first|second|third|\w+)\s+(?:week|day|month|time|year|project)\b|"
-    r"(?:i|we|my\s+[\w-]+|our\s+[\w-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m"
+    r"(?:i|we|my\s+[\w'’-]+|our\s+[\w'’-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m"
     r"|are|'re|is|was"
     r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b)"
     r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe"
@@ -2050,7 +2071,9 @@ _SAME_AGAIN = re.compile(
     r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))[\s,]+(?:for|with|on|but)\b"
     # ("can you say that again but way simpler": the last answer again, another way.)
     r"|(?:(?:can|could|would)\s+you\s+)?(?:say|put|repeat|rephrase|word)\s+(?:that|it|this)(?:\s+again)?\s+(?:but\s+)?"
-    r"(?:(?:way|much|a\s+lot|a\s+bit)\s+)?(?:simpler|more\s+simply|shorter|differently|in\s+simpler)",
+    r"(?:(?:way|much|a\s+lot|a\s+bit)\s+)?(?:simpler|more\s+simply|shorter|differently|in\s+simpler)"
+    # ("and the second one?": the same task for another item.)
+    r"|(?:the\s+)?(?:first|second|third|last|other|next|previous)\s+(?:one|part|question|item|case)s?\s*\?",
     re.IGNORECASE,
 )
 # "a) d/dx of x^3 sin x", "b) ∫ 1/(1+x^2) dx over [0, 1]": calculus written out.
@@ -2071,7 +2094,7 @@ _SPEC_LEAD = re.compile(
 # "Is a jump like that usually allowed?": what is normal or permitted, a question of general knowledge.
 _NORM = re.compile(
     r"\b(?:usually|generally|typically|normally|commonly|legal|legally|allowed|permitted|customary"
-    r"|common\s+practice|fair|fairer|fairest|ethical|reasonable|polite|rude)\b",
+    r"|common\s+practice|fair|fairer|fairest|ethical|reasonable|polite|rude|worth\s+it)\b",
     re.IGNORECASE,
 )
 # "Are you sure? I got 120.": a doubt about the last answer, no kind of task.
@@ -2138,6 +2161,12 @@ _QUANTITY_QUESTION = re.compile(
 )
 _WRITE = re.compile(r"\b(?:write|implement|code|build|create)\b", re.IGNORECASE)
 _DIGITS = re.compile(r"[\d=+*/^<>]+")
+_PROGRAM_VERB = re.compile(
+    r"(?:sort|count|print|list|filter|save|output|delete|remove|rename|move|copy|compress|gzip|zip|log|send"
+    r"|email|upload"
+    r"|download|archive|skip|ignore)\s+(?:them|it|the|each|every|all|those|these|by)\b",
+    re.IGNORECASE,
+)
 _PROGRAM_STEP = re.compile(
     r"(?:finally|then|afterwards|at\s+the\s+end|in\s+the\s+end),?\s+(?:echo|print|log|output|display|write\s+out|report"
     r"|exit\s+with|send|email|save)\b",
@@ -2237,6 +2266,8 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|method|healthcheck|timeout|retry)\b"
         r"|\b(?:list|give|show)\s+(?:me\s+|us\s+)?the\s+commands?\b"
         r"|\bshow\s+(?:me\s+|us\s+)?the\s+(?:change|changes|fix|diff|patch|edit)\b"
+        r"|\b(?:update|edit|change|modify)\s+(?:the|this|my)\s+(?:file|config|compose\s+file|yaml|manifest)\b"
+        r"|\bwhat\s+(?:should|do)\s+(?:i|we)\s+(?:pass|give|put|use)\s+(?:to|in|into)\b"
         r"|\brun\s+(?:an?\s+)?(?:\w+\s+)?(?:regression|anova|t-test|chi-squared\s+test)\b"
         # "which conversion methods should I call", "and how do i sort numerically" (after a block)
         r"|\b(?:which|what)\s+(?:\w+\s+)?(?:methods?|functions?|calls?|apis?|flags?|options?)\s+(?:should|do"
@@ -2381,6 +2412,7 @@ _CONTENT_MATH = re.compile(
     r"|logarithm|exponent|rationals?|irrationals?|integers?|reals|real\s+numbers|natural\s+numbers|countabl[ey]"
     r"|uncountabl[ey]|divisible|parity|convergen(?:t|ce)|continuous|differentiable|bijecti(?:on|ve)|injective"
     r"|surjective|isomorphi[cs]m?|vector\s+space|subspace|vertices|groups?|subgroups?|solvable|abelian|noetherian"
+    r"|first-order|linear\s+orders?|axiomati\w+"
     r"|(?:hilbert|banach|metric|topological|normed|measure|sample)\s+spaces?|compact|reflexive|separable"
     r"|finite-dimensional"
     r"|infinite-dimensional|manifolds?|homeomorphic|polynomials?|context-free|decidable|undecidable|np-hard|np-complete"
@@ -2885,6 +2917,8 @@ def _task_after_joiner(words: str, start: int, table: _Table) -> bool:
     """Whether a joining word after `start` opens a task of its own ("..., and explain it"), not a detail."""
     for joiner in _JOINING_WORD.finditer(words, start):
         after = _skip(words, joiner.end(), _FILLER_GAP)
+        if _PROGRAM_VERB.match(words, after):
+            continue  # "bash one-liner to find all files over 100MB and sort them by size": one more step of it
         if any(not weak and pattern.match(words, after) for _, pattern, weak in table):
             return True
     return False
@@ -3069,11 +3103,10 @@ def _clauses(masked: str, start: int, body: int, end: int, table: _Table) -> lis
     clauses: list[tuple[str, int, int]] = []
     for a, b in zip(cuts, cuts[1:], strict=False):
         kind = _kind(hits, a, b)
-        if kind == _PROGRAM_ROLE and len(cuts) > 2 and _WH_AUX.match(text, _skip(text, a, _JOIN_GAP)) and not any(
-            not h[4] for h in hits if a <= h[0] < b
-        ):
-            # "What exactly does the `restrict` qualifier promise in C, and ...?": the language is the setting of a
-            # question, not code asked for.
+        question = text.rstrip().endswith("?") and _WH_AUX.match(text, _skip(text, a, _JOIN_GAP)) is not None
+        if kind == _PROGRAM_ROLE and question and not any(not h[4] for h in hits if a <= h[0] < b):
+            # "What exactly does the `restrict` qualifier promise in C, and ...?", "In Java, can several threads share
+            # a HashMap?": the language is the setting of a question, not code asked for.
             kind = _PROSE_ROLE
         while text[b - 1].isspace():
             b -= 1
