@@ -531,6 +531,10 @@ ENGLISH = Language(
             r"\bwhich\s+(?:\w+\s+){0,2}?(?:grew|grows|increased|decreased|fell|rose|earned|sold|spent|saved"
             r"|scored)\s+(?:more|most"
             r"|less|least|faster|slower|the\s+most|the\s+least)\b",
+            r"\buse\s+(?:it|this|that|them)\s+(?:for|on|with)\b[^.?!\n]*\d",
+            r"\b(?:i|we)\s+need\s+a\s+(?:\w+\s+)?(?:way|method|algorithm|approach)\s+to\b",
+            r"\bwhat\s+(?:gas\s+mark|temperature|size|setting|number|percentage|fraction|angle)\s+is\s+[-\d]",
+            r"\b(?:total|tally)\s+up\b",
             # "Give me that last number in scientific notation."
             r"\b(?:give|write|put|show|express)\s+(?:me\s+)?(?:that|the|this)\s+(?:last\s+|final\s+)?(?:number"
             r"|result|answer|value"
@@ -558,7 +562,8 @@ ENGLISH = Language(
             r"\b(?:get|give|find)\s+(?:me\s+)?an?\s+(?:O\([^)]*\)\s+|\w+\s+){0,2}?(?:method|algorithm|approach"
             r"|procedure)\s+(?:for|to"
             r"|that)\b",
-            r"\b(?:how|what)\s+(?:its|the)\s+(?:cost|running\s+time|complexity|runtime)\s+(?:behaves|grows"
+            r"\b(?:tell\s+(?:me|us)\s+)?(?:how|what)\s+(?:its|the)\s+(?:cost|running\s+time|complexity"
+            r"|runtime)\s+(?:behaves|grows"
             r"|scales|changes|looks)\b",
             r"^(?:ok(?:ay)?\s+)?(?:and\s+|so\s+)?how\s+(?:would|does|will)\s+(?:that|it|this)\s+change\s+if\b[^?\n]*"
             r"(?:\bcompound\w*|\binterest|\brate|\bprice|\d)",
@@ -668,11 +673,12 @@ ENGLISH = Language(
             # (Not a way or a plan asked for: "What's a sensible way to start with 200 a month?" is advice.)
             r"\b(?:what|which)(?:'s|\s+is|\s+are|\s+was|\s+will\s+be|\s+of)\b(?!\s+(?:an?|the|my|your|some)\s+"
             r"(?:sensible|reasonable|good|recommended|typical|safe|realistic)\b)(?!\s+(?:an?|the|my|your|some)\s+"
+            # (Nor a digit of a name: "HTTP/2", "IPv4".)
             r"(?:[\w-]+\s+){0,2}?(?:ways?|approach(?:es)?|strateg(?:y|ies)|plans?|ideas?|options?|methods?|places?"
-            r"|habits?|steps?|tips?|differences?\s+between)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)\d",
+            r"|habits?|steps?|tips?|differences?\s+between)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)(?<![/A-Za-z])\d",
             # (Not the notion of one: "What's the intuition behind eigenvalues?", "What is the point of a mean?")
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that"
-            r"|each\s+(?:person|one|of\s+us)['’]s)\s+"
+            r"|each\s+(?:person|one|of\s+us)['’]s|everyone['’]s|everybody['’]s)\s+"
             # ("What are its time and memory costs?", "What's the fewest points needed ...?")
             r"(?:(?:fewest|least|smallest|largest|minimum|maximum|most)\s+(?:number\s+of\s+)?\w+\s+(?:needed"
             r"|required|possible)\b|"
@@ -949,7 +955,8 @@ ENGLISH = Language(
             r"|practi[cs]e|study|sleep|water|charge|marinate|simmer|steam|microwave)\b(?![^?\n]*\d)",
             # "How long should the bulk ferment be at 22°C?": a norm asked for; one number is a condition, not a sum.
             r"\bhow\s+(?:long|often)\s+should\s+(?:the|my|our|your|a|an)\b(?![^?\n]*\d[^?\n]*\D\d)",
-            r"\bshow\s+(?:me\s+|us\s+)?(?:(?:your|the|all|each|every|all\s+the)\s+)?(?:work|working|steps?"
+            r"\bshow\s+(?:me\s+|us\s+)?(?:(?:your|the|all|each|every|all\s+the)\s+)?(?:[\w-]+\s+)?(?:work"
+            r"|working|steps?"
             r"|reasoning|calculations?"
             r"|derivation|counting|math|maths|arithmetic|algebra|logic|pass|passes|iterations?|rounds?|stages?"
             r"|recurrence"
@@ -974,6 +981,7 @@ ENGLISH = Language(
             r"\bwhat\s+can\s+(?:i|we|you|one)\s+(?:actually\s+|really\s+|legitimately\s+|safely\s+)?(?:claim"
             r"|conclude|say|infer)\b",
             r"\badvise\s+(?:me|us)\s+(?:on|about|how|whether|what)\b",
+            r"^(?:any\s+)?(?:tips|advice|ideas|suggestions)\s+(?:for|on|about|to)\b",
             r"\bhow\s+much\s+overhead\s+(?:does|do|is|will|would)\b(?![^?\n]*\d)",
             # "..., and would a financial planner call it too high?": a judgement asked for.
             r"\b(?:would|do|does|will)\s+(?:a|an|most|the)\s+(?:[\w-]+\s+){0,2}?(?:call|consider|think|say|see"
@@ -1241,6 +1249,10 @@ ENGLISH = Language(
             r"^(?:linux|unix|macos|mac|windows|ubuntu|debian|bash|shell|terminal|powershell|git|docker|vim"
             r"|emacs)\s*:\s*how\s+"
             r"(?:do|can|would)\s+(?:i|we|you)\b",
+            r"\bshow\s+(?:me\s+|us\s+)?an?\s+(?:short\s+|small\s+|quick\s+|tiny\s+|minimal\s+"
+            r"|simple\s+)?(?:demo|code\s+example"
+            r"|example\s+program|snippet)\b",
+            r"^(?:google\s+sheets|excel|sheets|libreoffice\s+calc)\s*:\s*",
             # "..., then a corrected version.": the code again, put right.
             r"\b(?:an?|the)\s+(?:corrected|fixed|working|cleaned-up|refactored|improved|updated|rewritten)\s+version\b",
             # "it would be great to have a trie in Go", "I'd love for it to also log each retry": code asked for.
@@ -2073,7 +2085,9 @@ _SAME_AGAIN = re.compile(
     r"|(?:(?:can|could|would)\s+you\s+)?(?:say|put|repeat|rephrase|word)\s+(?:that|it|this)(?:\s+again)?\s+(?:but\s+)?"
     r"(?:(?:way|much|a\s+lot|a\s+bit)\s+)?(?:simpler|more\s+simply|shorter|differently|in\s+simpler)"
     # ("and the second one?": the same task for another item.)
-    r"|(?:the\s+)?(?:first|second|third|last|other|next|previous)\s+(?:one|part|question|item|case)s?\s*\?",
+    r"|(?:and\s+|what\s+about\s+|how\s+about\s+)?(?:the\s+)?(?:first|second|third|last|other|next"
+    r"|previous)\s+(?:one|part"
+    r"|question|item|case)s?\s*\?",
     re.IGNORECASE,
 )
 # "a) d/dx of x^3 sin x", "b) ∫ 1/(1+x^2) dx over [0, 1]": calculus written out.

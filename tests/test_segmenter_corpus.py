@@ -39,16 +39,14 @@ DEV_MISSES = {
     "en-proof-b11n-05", "en-sys-b11n-04", "en-list-b11n-08", "en-list-b11u-05", "en-block-b11u-02",
     "en-day-b11w-08", "en-sys-b11w-09", "en-day-b11x-05", "en-proof-b11x-09", "en-sys-b11y-07", "en-algo-b11z-07",
     "en-sys-b11z-09", "en-day-b11zb-01", "en-algo-b11zb-08", "en-expl-b11zb-04", "en-follow-b11zb-06",
-    "fr-math-b11zb-03", "en-follow-b11zc-12", "en-algo-b11zd-03", "en-sys-b11zd-02", "en-math-b11ze-08",
-    "en-day-b11ze-01", "en-day-b11ze-07", "en-sys-b11ze-02", "en-sys-b11ze-06", "en-algo-b11zf-02",
-    "en-algo-b11zf-08", "en-expl-b11zf-07", "en-list-b11zf-08", "en-block-b11zf-01", "en-follow-b11zf-07",
-    "fr-expl-b11zf-01", "en-math-b11zg-08", "en-day-b11zg-03", "en-day-b11zg-09", "en-proof-b11zg-08",
-    "en-algo-b11zg-01", "en-algo-b11zg-09", "en-day-b11zh-05", "en-day-b11zh-06", "en-expl-b11zh-02",
-    "en-code-b11zh-03", "en-code-b11zh-07", "en-list-b11zh-05", "en-block-b11zh-06", "en-block-b11zh-08",
+    "fr-math-b11zb-03", "en-sys-b11zd-02", "en-day-b11ze-01", "en-sys-b11ze-02", "en-algo-b11zf-02",
+    "en-expl-b11zf-07", "en-list-b11zf-08", "en-block-b11zf-01", "en-follow-b11zf-07", "fr-expl-b11zf-01",
+    "en-math-b11zg-08", "en-day-b11zg-03", "en-day-b11zg-09", "en-proof-b11zg-08", "en-algo-b11zg-01",
+    "en-algo-b11zg-09", "en-expl-b11zh-02", "en-code-b11zh-03", "en-list-b11zh-05", "en-block-b11zh-08",
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
-DEV_NO_TASK = {"en-sys-b10j-04", "en-code-b10j-05", "en-follow-b10i-11", "en-day-b11ze-07", "en-day-b11zh-05"}
+DEV_NO_TASK = {"en-sys-b10j-04", "en-code-b10j-05", "en-follow-b10i-11"}
 KINDS = set(DEFAULT_CUES) | {OTHER}
 
 
