@@ -675,7 +675,8 @@ ENGLISH = Language(
             r"(?:sensible|reasonable|good|recommended|typical|safe|realistic)\b)(?!\s+(?:an?|the|my|your|some)\s+"
             # (Nor a digit of a name: "HTTP/2", "IPv4".)
             r"(?:[\w-]+\s+){0,2}?(?:ways?|approach(?:es)?|strateg(?:y|ies)|plans?|ideas?|options?|methods?|places?"
-            r"|habits?|steps?|tips?|differences?\s+between)\b)" + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)(?<![/A-Za-z])\d",
+            r"|habits?|steps?|tips?|differences?\s+between)\b)"
+            + _SAME_CLAUSE + r"(?<!\bline\s)(?<!\blines\s)(?<![/A-Za-z])\d",
             # (Not the notion of one: "What's the intuition behind eigenvalues?", "What is the point of a mean?")
             r"\bwhat(?:'s|\s+is|\s+are|\s+was|\s+will\s+be)\s+(?:the|its|my|your|their|his|her|our|this|that"
             r"|each\s+(?:person|one|of\s+us)['’]s|everyone['’]s|everybody['’]s)\s+"
