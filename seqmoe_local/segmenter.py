@@ -417,7 +417,7 @@ ENGLISH = Language(
             r"|this\s+)?(?:[$€£]?\d[\d.,]*\s*[$€£]?\s+)?(?:[\w-]+\s+){0,2}?"
             r"(?:bill|check|cost|costs|rent|total|amount|sum|budget|pizza|cake|profit|prize|tip|fee|fees"
             r"|expenses|winnings"
-            r"|inheritance)\s+(?:between|among|amongst|by|into|evenly|equally|fairly|in)\b",
+            r"|inheritance)\s+(?:between|among|amongst|by|into|evenly|equally|fairly|in|\d+\s+ways)\b",
             # "given an int array get the LIS length in n log n time": a quantity to work out.
             r"(?<!\bto\s)(?<!\bi\s)(?<!\bwe\s)(?<!\byou\s)(?<!\bcan\s)(?<!\bhow\s)\bget\s+the\s+(?:[\w-]+\s+){0,2}?(?:length|count"
             r"|number|sum|total|maximum|minimum|max|min|size|probability|area|volume|distance|median|mean|average)"
@@ -504,6 +504,11 @@ ENGLISH = Language(
             r"|prices?|measurements"
             r"|numbers|dimensions|costs?)\b",
             r"\b(?:establish|verify)\s+(?:that|the|its|whether|(?:convergence|divergence|uniqueness|existence)\s+of)\b",
+            r"\b(?:establish|conclude)\b[^.?!\n]{0,80}?\bthat\b",
+            r"\b(?:obtain|derive|deduce)\s+(?:the|a)\s+(?:condition|equation|formula|expression|bound)\b",
+            r"\bwhat(?:'s|\s+is)\s+each\s+(?:share|person['’]s\s+share|portion|cut)\b",
+            r"\b(?:give|make|write|set)\s+(?:me\s+)?(?:an?|another"
+            r"|some)\s+(?:\w+\s+){0,2}?(?:practice\s+)?(?:problem|exercise)s?\b",
             r"\bif\s+you\s+(?:could\s+)?(?:also\s+)?(?:proved|computed|calculated|worked\s+out|derived)\b",
             r"^(?:is|are)\s+[^?\n]{0,50}?\b[OΘΩ]\([^)\n]*\)[^?\n]*\?",
             r"^return\s+(?:the\s+)?(?:size|length|number|count|sum|maximum|minimum|max|min|value|index)\s+of\b"
@@ -604,7 +609,7 @@ ENGLISH = Language(
             r"|data\s+structure"
             r"|structure|scheme|method|design"
             r"|procedure|scheme|strategy|counter-?example|bound|formula|construction|proof|example|sequence"
-            r"|schema|data\s+model|way"
+            r"|schema|data\s+model|way|container"
             r"|function)\b",
             # ... or anything with a cost to meet: "Come up with a way to keep the last k readings ... in O(1)".
             r"\b(?:come\s+up\s+with|think\s+of|invent|devise|find)\s+(?:an?|some)\s+[^.?!\n]*?\bO\(",
@@ -1254,6 +1259,11 @@ ENGLISH = Language(
             r"|simple\s+)?(?:demo|code\s+example"
             r"|example\s+program|snippet)\b",
             r"^(?:google\s+sheets|excel|sheets|libreoffice\s+calc)\s*:\s*",
+            r"^(?:an?\s+)?(?:excel|sheets|google\s+sheets|spreadsheet)\s+formula\s+(?:needed|wanted|required"
+            r"|please|pls)\b",
+            r"\bdo\s+(?:it|this|that)\s+without\s+(?:the\s+|an?\s+)?(?:extra\s+)?(?:array|list|loop|recursion"
+            r"|copy|buffer|library|dict"
+            r"|set|map|stack|queue|temp\w*)\b",
             # "..., then a corrected version.": the code again, put right.
             r"\b(?:an?|the)\s+(?:corrected|fixed|working|cleaned-up|refactored|improved|updated|rewritten)\s+version\b",
             # "it would be great to have a trie in Go", "I'd love for it to also log each retry": code asked for.
@@ -1417,6 +1427,7 @@ GERMAN = Language(
                       "dar+legen"),
         ),
         "code": (
+            r"\bwie\s+\w+\s+(?:ich|man)\s+mit\s+(?:einem|einer)\s+(?:[\w-]+-)?(?:befehl|kommando|skript|einzeiler)\b",
             # "Bau sie bitte so um, dass ...": a separable verb of rebuilding code.
             r"\bbau(?:e|en\s+sie)?\b(?:\s+[^\s.?!,;]+){1,5}?\s+um\b",
             # "Wie finde ich per SQL die Kunden, ...": how to do it in a language.
@@ -1586,7 +1597,9 @@ FRENCH = Language(
             r"(?:fonction|code|programme|méthode|classe|script|requête|boucle|algorithme)\b)",
             rf"\bcomment\b{_SAME_CLAUSE}\b(?:en|avec)\s+{_LANGS}(?![\w+#])",
             # "Rajoute quelques tests unitaires stp.": more code for the code.
-            r"\b(?:r?ajoute[zr]?)\s+(?:des|quelques|un|une|les)?\s*(?:\w+\s+)?(?:tests?|commentaires"
+            r"\b(?:r?ajoute[zr]?)\s+(?:des|quelques|un|une|les)?\s*(?:\w+\s+)?(?:tests?|vérifications?"
+            r"|validations?|contrôles?"
+            r"|commentaires"
             r"|docstrings?|annotations"
             r"|gestion\s+d['’]erreurs?)\b",
             # "Tu peux l'adapter pour qu'elle accepte une liste vide ?": a change to the code just given.
@@ -2081,7 +2094,9 @@ _COST_ITEM = re.compile(
 # "ok, now redo it for a cone, radius 4, height 9.": the same task again on other givens names no kind of task.
 _SAME_AGAIN = re.compile(
     _REQUEST_LEAD + r"(?:(?:re-?do|do|repeat|try)\s+(?:it|that|this|the\s+same(?:\s+thing)?)(?:\s+again)?"
-    r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))[\s,]+(?:for|with|on|but)\b"
+    r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))[\s,]+(?:only\s+"
+    r"|just\s+)?(?:for|with|on"
+    r"|but)\b"
     # ("can you say that again but way simpler": the last answer again, another way.)
     r"|(?:(?:can|could|would)\s+you\s+)?(?:say|put|repeat|rephrase|word)\s+(?:that|it|this)(?:\s+again)?\s+(?:but\s+)?"
     r"(?:(?:way|much|a\s+lot|a\s+bit)\s+)?(?:simpler|more\s+simply|shorter|differently|in\s+simpler)"
@@ -2283,6 +2298,7 @@ _CODE_CONTEXT_CUES: _Table = (
         r"|\bshow\s+(?:me\s+|us\s+)?the\s+(?:change|changes|fix|diff|patch|edit)\b"
         r"|\b(?:update|edit|change|modify)\s+(?:the|this|my)\s+(?:file|config|compose\s+file|yaml|manifest)\b"
         r"|\bwhat\s+(?:should|do)\s+(?:i|we)\s+(?:pass|give|put|use)\s+(?:to|in|into)\b"
+        r"|\bwhat\s+(?:do|should|would)\s+(?:i|we)\s+(?:type|enter)\b"
         r"|\brun\s+(?:an?\s+)?(?:\w+\s+)?(?:regression|anova|t-test|chi-squared\s+test)\b"
         # "which conversion methods should I call", "and how do i sort numerically" (after a block)
         r"|\b(?:which|what)\s+(?:\w+\s+)?(?:methods?|functions?|calls?|apis?|flags?|options?)\s+(?:should|do"
@@ -3193,7 +3209,7 @@ def _squeeze(masked: str, a: int, b: int) -> tuple[str, Sequence[int]]:
 _CASUAL_FORMS = {
     "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "ppl": "people", "yrs": "years",
     "cuz": "because", "bc": "because", "abt": "about", "w/": "with", "calc": "calculate", "func": "function",
-    "funcs": "functions", "diff": "difference", "thru": "through", "hw": "how", "w": "with", "q": "qué",
+    "funcs": "functions", "diff": "difference", "thru": "through", "hw": "how", "y": "why", "w": "with", "q": "qué",
     "xq": "por qué", "pq": "por qué", "c": "c'est",
 }
 # A polite request with a gerund ("Would you mind writing a script ...", "... and then fixing the code?")
@@ -3216,7 +3232,9 @@ _CASUAL = re.compile(
     r"\b(?:(?:what|that|how|where|who|there|here|let)(?=s\b)|(?:don|doesn|isn|aren|can|won|didn|wasn|shouldn|wouldn"
     r"|couldn|haven|hasn)(?=t\b)|i(?=(?:m|ve)\b)|(?:you|they)(?=(?:re|ve)\b)|we(?=ve\b))"
     r"|\b(?:u|ur|pls|plz|thx|ppl|yrs|cuz|bc|abt|funcs?|thru)\b|(?<!\S)w/"
-    r"|\bhw(?=\s+(?:do|to|can|does|would|should)\b)|(?<=\s)w(?=\s+" + _LANGS + r"(?![\w+#]))"
+    # ("y does the sky look blue": a lower-case "y" only; "Y is Hausdorff" is a space.)
+    r"|(?:^|(?<=\s))(?-i:y)(?=\s+(?:does|do|is|are|did|would)\b)|\bhw(?=\s+(?:do|to|can|does|would|should)\b)"
+    r"|(?<=\s)w(?=\s+" + _LANGS + r"(?![\w+#]))"
     # (Only where the short form cannot be meant as itself: "the calc" app, "git diff", "p and q", "in C".)
     r"|(?:^|(?<=\s))calc(?=\s+(?:the|a|an|my|how|what|\d))|(?<=\bthe\s)diff(?=\s+(?:between|betw|btw)\b)"
     r"|(?:^|(?<=[\s¿]))q(?=\s+(?:es|son|significa|hace|pasa|quiere)\b)|\b[xp]q\b(?=\s+[^\W\d])"

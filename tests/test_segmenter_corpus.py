@@ -43,6 +43,11 @@ DEV_MISSES = {
     "en-expl-b11zf-07", "en-list-b11zf-08", "en-block-b11zf-01", "en-follow-b11zf-07", "fr-expl-b11zf-01",
     "en-math-b11zg-08", "en-day-b11zg-03", "en-day-b11zg-09", "en-proof-b11zg-08", "en-algo-b11zg-01",
     "en-algo-b11zg-09", "en-expl-b11zh-02", "en-code-b11zh-03", "en-list-b11zh-05", "en-block-b11zh-08",
+    "en-math-b11zi-10", "en-day-b11zi-03", "en-day-b11zi-07", "en-day-b11zi-09", "en-algo-b11zi-06",
+    "en-algo-b11zi-08", "en-sys-b11zi-01", "en-code-b11zi-03", "en-list-b11zi-04", "de-math-b11zi-02",
+    "en-math-b11zj-03", "en-day-b11zj-02", "en-day-b11zj-05", "en-block-b11zj-04", "en-block-b11zj-05",
+    "en-block-b11zj-08", "de-code-b11zj-02", "en-math-b11zk-05", "en-algo-b11zl-07", "en-algo-b11zl-08",
+    "en-sys-b11zl-09", "en-list-b11zl-05", "en-block-b11zl-08", "en-follow-b11zl-11",
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
