@@ -94,18 +94,15 @@ def test_labels_tile_the_question(record: dict) -> None:
 # ran on them; measured once after round 11: 217 of 240, 4 without a task). Batch 10 is dev now.
 KNOWN_MISSES = {
     "en-day-b11-05": "'whats a version a 7 year old would actually get?': the age reads as a number to work out",
-    "en-proof-b11-02": "'If compactness is weakened to completeness, must a fixed point still exist?' after a proof: a "
-        "yes/no "
-        "question opening with a condition is not settled by proof",
+    "en-proof-b11-02": "'If compactness is weakened to completeness, must a fixed point still exist?' after a proof: "
+        "a yes/no question opening with a condition is not settled by proof",
     "en-proof-b11-06": "'..., and also point out where the completeness of the reals gets used?': 'point out where' "
         "is no cue",
     "en-algo-b11-07": "'Is Dijkstra still correct when some edge weights are negative?': correctness of an algorithm "
-        "is not "
-        "read as settled by proof",
+        "is not read as settled by proof",
     "en-expl-b11-04": "'eigenvalues intuition pls': a noun phrase naming prose is no headline",
     "en-expl-b11-07": "'Contrast ...: which is stable, how much extra memory does each need, and ...': the how-much "
-        "clause "
-        "is split off as a sum",
+        "clause is split off as a sum",
     "en-block-b11-02": "'how do i stop it crashing' after a traceback: not read as a change to the code",
     "en-block-b11-06": "'I'd like the mean ignoring missing values' after an R block: the need is typed as a sum, not "
         "code",
