@@ -584,6 +584,8 @@ ENGLISH = Language(
             # "For each of the following, say whether it is O(n), O(n log n) or O(n^2):"
             r"\bsay\s+whether\s+(?:it|each|they)\s+(?:is|are|runs?\s+in)\s+(?:in\s+)?(?:O\(|Θ\(|linear"
             r"|polynomial|quadratic)",
+            # "Using the probabilistic method, show there exists a tournament ...": an existence to prove.
+            r"\bshow\s+(?:that\s+)?there\s+(?:exists?|is|are)\b",
             # "rough memory math pls": the arithmetic itself asked for.
             r"^(?:(?:and|also|plus|some|a\s+bit\s+of|the|quick|rough|rough\s+and\s+ready"
             r"|back[- ]of[- ]the[- ]envelope)\s+)*"
@@ -997,6 +999,9 @@ ENGLISH = Language(
             r"\blet\s+(?:me|us)\s+know\s+(?:which|what|why|how|whether)\b",
             r"\bwhere\s+(?:exactly\s+)?(?:does|do|did)\s+(?:\w+\s+){0,3}?(?:break|fail|go\s+wrong"
             r"|stop\s+working|fall\s+apart)\b",
+            # "eigenvalues intuition pls": prose named by a noun, without a verb.
+            r"^(?:[\w'’-]+\s+){1,4}?(?:intuition|explanation|overview|eli5|in\s+plain\s+(?:english|words))\s*(?:,?\s*please)?"
+            r"\s*[.!?]*$",
             # "give me a feel for why it fails to converge"
             r"\b(?:give|get)\s+(?:me\s+|us\s+)?(?:a|some)\s+(?:\w+\s+)?(?:feel|feeling|sense)\s+(?:for|of)\b",
             # Prose to review or to write: "Review my cover letter", "Outline the main ideas of ...".
@@ -1655,7 +1660,7 @@ SPANISH = Language(
             r"|con)\s+(?:[\w-]+\s+){1,2}?)?(?:que|si)\b",
             r"\b(?:saldr[ií]a|ser[ií]a|dar[ií]a|quedar[ií]a|costar[ií]a)\s+(?:lo\s+mismo|igual|m[aá]s\s+barato"
             r"|m[aá]s\s+caro)\b",
-            r"\bcuánt[oa]s?\b",
+            r"\bcu[aá]nt[oa]s?\b",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\b" + _SAME_CLAUSE + r"\d",
             r"\bcu[aá]l(?:es)?\s+(?:es|son|será|sería|fue)\s+(?:el|la|los|las|su|sus|mi|mis|tu|tus|nuestro|nuestra)\s+"
             r"(?:\w+\s+)?(?:valor|resultado|precio"
@@ -1891,7 +1896,7 @@ _NEED = (
     r"|(?:i|we)['’]d\s+(?:like|love)|needs?|wanted|looking\s+for|(?:i|we)['’](?:m|re)\s+looking\s+for"
     r"|(?:ich|wir)\s+(?:brauche|brauchen|bräuchte|bräuchten|möchte|möchten|hätte\s+gerne?|hätten\s+gerne?|suche|suchen)"
     r"|(?:brauche|bräuchte)\s+(?:dafür|hierfür|noch|dazu)|(?:brauche|bräuchte|benötige|suche)\s+ich"
-    r"|gesucht\s+(?:ist|wird|sind|werden)|on\s+cherche|se\s+busca"
+    r"|gesucht\s+(?:ist|wird|sind|werden)|(?:mir|uns)\s+fehl(?:t|en)(?:\s+(?:noch|jetzt))?|on\s+cherche|se\s+busca"
     r"|j['’](?:ai|aurais)\s+besoin|nous\s+(?:avons|aurions)\s+besoin|il\s+me\s+(?:faut|faudrait)|je\s+(?:veux"
     r"|voudrais|cherche|souhaite|souhaiterais)"
     r"|j['’]aimerais|nous\s+(?:voudrions|aimerions|souhaitons|souhaiterions)"

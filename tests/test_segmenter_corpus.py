@@ -100,7 +100,6 @@ KNOWN_MISSES = {
         "is no cue",
     "en-algo-b11-07": "'Is Dijkstra still correct when some edge weights are negative?': correctness of an algorithm "
         "is not read as settled by proof",
-    "en-expl-b11-04": "'eigenvalues intuition pls': a noun phrase naming prose is no headline",
     "en-expl-b11-07": "'Contrast ...: which is stable, how much extra memory does each need, and ...': the how-much "
         "clause is split off as a sum",
     "en-block-b11-02": "'how do i stop it crashing' after a traceback: not read as a change to the code",
@@ -108,12 +107,9 @@ KNOWN_MISSES = {
         "code",
     "de-math-b11-03": "'..., und dann 3/4 + 5/6 ausrechnen?': an infinitive after 'Kannst du' at the end is no cue",
     "de-expl-b11-02": "'Könnten Sie das an einem einfachen Beispiel erklären, ganz ohne Code?': 'Code' makes it code",
-    "de-code-b11-02": "'Mir fehlt noch eine SQL-Abfrage, die ...': 'mir fehlt' is no statement of need",
     "en-math-b11t-05": "'Can you show each step so I can walk him through it?' after a result: read as the sum again",
     "en-day-b11t-07": "'Give me the gist of how compound interest works, then ...': 'the gist of' is no cue",
     "en-proof-b11t-01": "'Take R finite, commutative, ...': R read as the language",
-    "en-proof-b11t-08": "'Using the probabilistic method, show there exists a tournament ...': 'show there exists' is "
-        "no cue",
     "en-sys-b11t-03": "'..., and what edit would make it compile?': not read as a change to the code",
     "en-sys-b11t-09": "'Roughly what does lock contention cost here, and ...?': a cost in prose read as a sum",
     "en-block-b11t-08": "'How should I interpret the coefficient on wt?' after an R block: read as a change to the "
@@ -122,10 +118,12 @@ KNOWN_MISSES = {
         "as prose",
     "de-math-b11t-03": "'Zeigen Sie dabei jeden Rechenschritt.': the formal 'Zeigen Sie' with 'dabei' is no cue",
     "fr-expl-b11t-02": "'Tu pourrais me dire à quoi sert une API REST ?': an API read as code asked for",
-    "es-math-b11t-02": "'cuanto mide el area de un triangulo ...' without accents: no cue",
     "es-expl-b11t-02": "'¿Cuándo conviene usar una tupla en vez de una lista en Python?': Python makes it code",
 }
-KNOWN_NO_TASK = {"en-expl-b11-04", "de-code-b11-02", "en-proof-b11t-08", "es-math-b11t-02"}
+# The four that came back without a task ("eigenvalues intuition pls", "Mir fehlt noch eine SQL-Abfrage, ...",
+# "... show there exists a tournament ...", "cuanto mide el area ..." without accents) were fixed after the
+# measurement by rules they prompted, so batch 11 no longer measures those rules (its figure stays 217/240, 4).
+KNOWN_NO_TASK: set[str] = set()
 
 
 def test_every_test_question_gets_its_task_kinds() -> None:
