@@ -2082,11 +2082,10 @@ _STATEMENT = re.compile(
     r"(?:(?:in|with|using)\s+" + _LANGS + r"(?![\w+#])\s*,\s*)?"
     r"(?:(?:this|it)\s+is\s+my\s+(?:first|second|third|\w+)\s+(?:week|day|month|time|year|project)\b|"
     r"(?:i|we|my\s+[\w'’-]+|our\s+[\w'’-]+)\s+(?:(?:also|currently|already|just|usually)\s+)?(?:have|has|had|am|'m"
-    r"|are|'re|is|was"
-    r"|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores|ich\s+habe)\b)"
-    r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)|ich\s+(?:verstehe"
-    r"|habe|bin|arbeite"
-    r"|nutze|benutze)|(?:yo\s+)?(?:no\s+)?(?:entiendo|tengo|uso|trabajo|estoy))\b"
+    r"|are|'re|is|was|were|use|uses|used|work|works|worked|wrote|got|tried|started|keep|run|runs|ran|store|stores"
+    r"|ich\s+habe)\b)"
+    r"|(?:je\s+(?:ne\s+)?(?:comprends|vois|sais|suis|travaille|utilise)|j['’](?:ai|utilise)"
+    r"|ich\s+(?:verstehe|habe|bin|arbeite|nutze|benutze)|(?:yo\s+)?(?:no\s+)?(?:entiendo|tengo|uso|trabajo|estoy))\b"
     r"(?![^.?!\n]*\b(?:want|need|would\s+like|how|help|please|trying\s+to|looking\s+for)\b)",
     re.IGNORECASE,
 )
@@ -2099,16 +2098,14 @@ _COST_ITEM = re.compile(
 # "ok, now redo it for a cone, radius 4, height 9.": the same task again on other givens names no kind of task.
 _SAME_AGAIN = re.compile(
     _REQUEST_LEAD + r"(?:(?:re-?do|do|repeat|try)\s+(?:it|that|this|the\s+same(?:\s+thing)?)(?:\s+again)?"
-    r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))[\s,]+(?:only\s+"
-    r"|just\s+)?(?:for|with|on"
-    r"|but)\b"
+    r"|(?:the\s+)?same\s+(?:idea|thing|question|again|calculation|exercise|problem))"
+    r"[\s,]+(?:only\s+|just\s+)?(?:for|with|on|but)\b"
     # ("can you say that again but way simpler": the last answer again, another way.)
     r"|(?:(?:can|could|would)\s+you\s+)?(?:say|put|repeat|rephrase|word)\s+(?:that|it|this)(?:\s+again)?\s+(?:but\s+)?"
     r"(?:(?:way|much|a\s+lot|a\s+bit)\s+)?(?:simpler|more\s+simply|shorter|differently|in\s+simpler)"
     # ("and the second one?": the same task for another item.)
-    r"|(?:and\s+|what\s+about\s+|how\s+about\s+)?(?:the\s+)?(?:first|second|third|last|other|next"
-    r"|previous)\s+(?:one|part"
-    r"|question|item|case)s?\s*\?",
+    r"|(?:and\s+|what\s+about\s+|how\s+about\s+)?(?:the\s+)?(?:first|second|third|last|other|next|previous)"
+    r"\s+(?:one|part|question|item|case)s?\s*\?",
     re.IGNORECASE,
 )
 # "a) d/dx of x^3 sin x", "b) ∫ 1/(1+x^2) dx over [0, 1]": calculus written out.
@@ -2122,8 +2119,7 @@ _PROSE_ITEM = re.compile(
 # "Requirements for the tool:", "The script must:": a lead-in to what a program must do.
 _SPEC_LEAD = re.compile(
     r"\b(?:requirements?|specs?|specification|constraints|features|must[- ]haves|acceptance\s+criteria"
-    r"|anforderungen|exigences"
-    r"|requisitos)\b|\b(?:should|must|needs\s+to|has\s+to|will|shall)\s*:",
+    r"|anforderungen|exigences|requisitos)\b|\b(?:should|must|needs\s+to|has\s+to|will|shall)\s*:",
     re.IGNORECASE,
 )
 # "Is a jump like that usually allowed?": what is normal or permitted, a question of general knowledge.
