@@ -545,7 +545,8 @@ ENGLISH = Language(
             r"|result|answer|value"
             r"|total)\s+(?:in|as)\s+" + _NOTATION + r"|\bscientific\s+notation\b",
             # "so how do I get the area?" with the givens: the quantity worked out.
-            r"\d[^?\n]*?\bhow\s+(?:do|would|can)\s+(?:i|we)\s+(?:get|find|work\s+out|calculate"
+            # ("bases 7 and 11, height 4, so how do I get the area?": after the givens.)
+            r"(?:\bso|,)\s+how\s+(?:do|would|can)\s+(?:i|we)\s+(?:get|find|work\s+out|calculate"
             r"|compute)\s+the\s+(?:area|volume|perimeter"
             r"|total|answer|result|mean|average|median|probability|slope|length|distance)\b",
             r"(?<!\bto\s)\bsplit\s+(?:it|this|that|the\s+\w+)\s+(?:fairly|evenly|equally|proportionally)\b",
