@@ -129,7 +129,7 @@ Algorithm, in four passes over the query:
      shipped"); a unit naming only a language after a solve task makes it code ("O(n) pls, python");
    - German, French and Spanish cues run only on a query with a mark of their language
      (`_languages`): 1.2x faster, and an English "Union-find" is no longer read as German "finde".
-   Round 11, tuned on twenty-one more blind batches, added in the same spirit:
+   Round 11, tuned on thirty-seven more blind batches, added in the same spirit:
    - run-on chat joins tasks with "also", "plus", "please" and a dash, and writes "calc", "func",
      "thru", "the diff between", "q es", "c quoi"; a polite gerund reads as the imperative it asks
      for ("Would you mind writing a script ...");
