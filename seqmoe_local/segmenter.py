@@ -2578,10 +2578,7 @@ def _assemble(
     """
     segments: list[tuple[str, int, int]] = []  # (kind, start, end)
     untyped: list[tuple[int, int, int]] = []
-    about_code = guess and (
-        bool(fence_starts) or _MASK in masked or _LANG_NAMED.search(masked) is not None
-        or _TOOL_NAMED.search(masked) is not None
-    )
+    about_code = guess and (bool(fence_starts) or _names_code(masked, 0, len(masked)))
     items_detail = False  # the last unit was a code task ending with ":" (or an item under one)
     context_items = False  # the last unit was context ending with ":" (or an item under it)
     spec_items = False  # ... and that context was a list of requirements ("Requirements for the tool:")
@@ -2841,7 +2838,7 @@ _CODE_DOES = re.compile(r"\b(?:that|which|to|make\s+(?:it|them)|que|qui|die|der|
 _ONE_MORE_STEP = re.compile(
     r"(?:and|y|und|et)\s+(?:round|redondee|arrondisse|runde[tn]?|sort|ordene|trie|sortiert|count|cuente|compte"
     r"|zählt|sum"
-    r"|sume|summiert|add|sume|ajoute|addiert|convert|convierta|convertisse|konvertiert|rank|group|filter|normali[sz]e"
+    r"|sume|summiert|add|ajoute|addiert|convert|convierta|convertisse|konvertiert|rank|group|filter|normali[sz]e"
     r"|scale|average|total|calculate|calcule|berechnet|compute)\b",
     re.IGNORECASE,
 )
