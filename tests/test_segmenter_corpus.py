@@ -47,7 +47,11 @@ DEV_MISSES = {
     "en-algo-b11zi-08", "en-sys-b11zi-01", "en-code-b11zi-03", "en-list-b11zi-04", "de-math-b11zi-02",
     "en-math-b11zj-03", "en-day-b11zj-02", "en-day-b11zj-05", "en-block-b11zj-04", "en-block-b11zj-05",
     "en-block-b11zj-08", "de-code-b11zj-02", "en-math-b11zk-05", "en-algo-b11zl-07", "en-algo-b11zl-08",
-    "en-sys-b11zl-09", "en-list-b11zl-05", "en-block-b11zl-08", "en-follow-b11zl-11",
+    "en-sys-b11zl-09", "en-list-b11zl-05", "en-block-b11zl-08", "en-follow-b11zl-11", "en-day-b11-05",
+    "en-proof-b11-02", "en-proof-b11-06", "en-algo-b11-07", "en-expl-b11-07", "en-block-b11-02", "en-block-b11-06",
+    "de-math-b11-03", "de-expl-b11-02", "en-math-b11t-05", "en-day-b11t-07", "en-proof-b11t-01", "en-sys-b11t-03",
+    "en-sys-b11t-09", "en-block-b11t-08", "de-math-b11t-02", "de-math-b11t-03", "fr-expl-b11t-02",
+    "es-expl-b11t-02",
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
@@ -90,39 +94,9 @@ def test_labels_tile_the_question(record: dict) -> None:
 # The test-part questions whose task-kind set was wrong when the test part was measured (once,
 # after tuning on dev only), and those that came back with no task at all. They are not tuned on;
 # they stay listed so that a change that fixes one must say so here, and any other miss fails.
-# Batch 11 (240 questions written and labelled by two other hands, committed before any segmenter
-# ran on them; measured once after round 11: 217 of 240, 4 without a task). Batch 10 is dev now.
-KNOWN_MISSES = {
-    "en-day-b11-05": "'whats a version a 7 year old would actually get?': the age reads as a number to work out",
-    "en-proof-b11-02": "'If compactness is weakened to completeness, must a fixed point still exist?' after a proof: "
-        "a yes/no question opening with a condition is not settled by proof",
-    "en-proof-b11-06": "'..., and also point out where the completeness of the reals gets used?': 'point out where' "
-        "is no cue",
-    "en-algo-b11-07": "'Is Dijkstra still correct when some edge weights are negative?': correctness of an algorithm "
-        "is not read as settled by proof",
-    "en-expl-b11-07": "'Contrast ...: which is stable, how much extra memory does each need, and ...': the how-much "
-        "clause is split off as a sum",
-    "en-block-b11-02": "'how do i stop it crashing' after a traceback: not read as a change to the code",
-    "en-block-b11-06": "'I'd like the mean ignoring missing values' after an R block: the need is typed as a sum, not "
-        "code",
-    "de-math-b11-03": "'..., und dann 3/4 + 5/6 ausrechnen?': an infinitive after 'Kannst du' at the end is no cue",
-    "de-expl-b11-02": "'Könnten Sie das an einem einfachen Beispiel erklären, ganz ohne Code?': 'Code' makes it code",
-    "en-math-b11t-05": "'Can you show each step so I can walk him through it?' after a result: read as the sum again",
-    "en-day-b11t-07": "'Give me the gist of how compound interest works, then ...': 'the gist of' is no cue",
-    "en-proof-b11t-01": "'Take R finite, commutative, ...': R read as the language",
-    "en-sys-b11t-03": "'..., and what edit would make it compile?': not read as a change to the code",
-    "en-sys-b11t-09": "'Roughly what does lock contention cost here, and ...?': a cost in prose read as a sum",
-    "en-block-b11t-08": "'How should I interpret the coefficient on wt?' after an R block: read as a change to the "
-        "code",
-    "de-math-b11t-02": "'..., und kannst du mir zeigen, wie ich so etwas schnell im Kopf überschlage?': not split off "
-        "as prose",
-    "de-math-b11t-03": "'Zeigen Sie dabei jeden Rechenschritt.': the formal 'Zeigen Sie' with 'dabei' is no cue",
-    "fr-expl-b11t-02": "'Tu pourrais me dire à quoi sert une API REST ?': an API read as code asked for",
-    "es-expl-b11t-02": "'¿Cuándo conviene usar una tupla en vez de una lista en Python?': Python makes it code",
-}
-# The four that came back without a task ("eigenvalues intuition pls", "Mir fehlt noch eine SQL-Abfrage, ...",
-# "... show there exists a tournament ...", "cuanto mide el area ..." without accents) were fixed after the
-# measurement by rules they prompted, so batch 11 no longer measures those rules (its figure stays 217/240, 4).
+# Batch 12 (240 questions written and labelled by two other hands, committed before any segmenter
+# ran on them) is not measured yet. Batch 11, measured at 217 of 240 and 4 without a task, is dev now.
+KNOWN_MISSES: dict[str, str] = {}
 KNOWN_NO_TASK: set[str] = set()
 
 
