@@ -22,10 +22,14 @@ Measures, per part of the corpus (a question counts as right or wrong as a whole
 - **no task**: questions whose expected segments hold a task but which came back without
   any (the target is none).
 
+Each measure is shown for the segmenter as shipped and for its rules alone (``segment(...,
+refine=False)``, without the learned second reading of ``seqmoe_local.segment_model``).
+
 Then the worst misses over the parts shown (largest distance between expected and found task
 kinds), every test question that is wrong under set, collapsed or ordered, by id, and the time
-per question: every question segmented ``--reps`` times after one warm-up pass (the cue table
-is compiled once and cached), mean and slowest question (median of its reps).
+per question, for both readings side by side: every question segmented ``--reps`` times by each
+after one warm-up pass (the cue table is compiled and the weights read once), the two taking
+turns, mean and slowest question (median of its reps), and the ratio of the means.
 
 Targets (issue 13, on the test part): set >= 95%, collapsed >= 90%, no task: 0.
 """
@@ -144,25 +148,30 @@ def main() -> None:
     parts = ("dev",) if args.dev_only else PARTS
     if args.dev_only:
         records = [r for r in records if r["split"] == "dev"]
-    outcomes = [
-        Outcome(
-            r["id"], r["split"], r["category"] if r["lang"] == "en" else r["lang"],
-            tuple((s["kind"], s["text"]) for s in r["segments"]),
-            tuple((s.kind, s.text) for s in segment(r["query"])),
-        )
-        for r in records
-    ]
+    def read(refine: bool) -> list[Outcome]:
+        return [
+            Outcome(
+                r["id"], r["split"], r["category"] if r["lang"] == "en" else r["lang"],
+                tuple((s["kind"], s["text"]) for s in r["segments"]),
+                tuple((s.kind, s.text) for s in segment(r["query"], refine=refine)),
+            )
+            for r in records
+        ]
+
+    outcomes = read(refine=True)
+    rules_alone = read(refine=False)
 
     print(f"corpus: {args.corpus} ({len(records)} questions)\n")
     rows = []
     for part in parts:
-        chosen = [o for o in outcomes if o.part == part]
-        n = len(chosen)
-        rows.append([part, str(n)] + [
-            _rate(sum(getattr(o, m) for o in chosen), n)
-            for m in ("set_ok", "collapsed_ok", "ordered_ok", "segments_ok")
-        ] + [str(sum(o.no_task for o in chosen))])
-    print_table(["part", "n", "set", "collapsed", "ordered", "segments", "no task"], rows)
+        for reading, chosen_from in (("segmenter", outcomes), ("rules alone", rules_alone)):
+            chosen = [o for o in chosen_from if o.part == part]
+            n = len(chosen)
+            rows.append([part, reading, str(n)] + [
+                _rate(sum(getattr(o, m) for o in chosen), n)
+                for m in ("set_ok", "collapsed_ok", "ordered_ok", "segments_ok")
+            ] + [str(sum(o.no_task for o in chosen))])
+    print_table(["part", "reading", "n", "set", "collapsed", "ordered", "segments", "no task"], rows)
 
     print(f"\nset / collapsed accuracy per category (English) and language, {' | '.join(parts)}:")
     strata = sorted({o.stratum for o in outcomes}, key=lambda s: (len(s) == 2, s))
@@ -194,20 +203,25 @@ def main() -> None:
             print(f"      {kind:8s} {_squash(text)[:110]}")
 
     queries = [r["query"] for r in records]
-    for q in queries:  # warm-up: compile the cue table, fill caches
+    for q in queries:  # warm-up: compile the cue table, read the learned weights, fill caches
         segment(q)
-    per_question: list[list[float]] = [[] for _ in queries]
-    for _ in range(args.reps):
+    # The whole segmenter and the rules alone, side by side: passes alternate which goes first.
+    per_question: dict[bool, list[list[float]]] = {True: [[] for _ in queries], False: [[] for _ in queries]}
+    for rep in range(args.reps):
         for i, q in enumerate(queries):
-            t0 = time.perf_counter()
-            segment(q)
-            per_question[i].append(time.perf_counter() - t0)
-    medians = [statistics.median(times) for times in per_question]
-    slowest = max(range(len(queries)), key=medians.__getitem__)
-    total = sum(sum(times) for times in per_question)
-    print(f"\ntime per question: mean {1000 * total / (len(queries) * args.reps):.3f} ms, slowest "
-          f"{1000 * medians[slowest]:.3f} ms ({records[slowest]['id']}, {len(queries[slowest])} chars), "
-          f"{args.reps} passes over {len(queries)} questions")
+            for refine in ((True, False) if rep % 2 == 0 else (False, True)):
+                t0 = time.perf_counter()
+                segment(q, refine=refine)
+                per_question[refine][i].append(time.perf_counter() - t0)
+    mean = {}
+    for refine, label in ((True, "segmenter"), (False, "rules alone")):
+        medians = [statistics.median(times) for times in per_question[refine]]
+        slowest = max(range(len(queries)), key=medians.__getitem__)
+        mean[refine] = sum(sum(times) for times in per_question[refine]) / (len(queries) * args.reps)
+        print(f"\ntime per question, {label}: mean {1000 * mean[refine]:.3f} ms, slowest "
+              f"{1000 * medians[slowest]:.3f} ms ({records[slowest]['id']}, {len(queries[slowest])} chars), "
+              f"{args.reps} passes over {len(queries)} questions", end="")
+    print(f"\nthe learned second reading costs {mean[True] / mean[False]:.2f}x the rules' time")
 
 
 if __name__ == "__main__":

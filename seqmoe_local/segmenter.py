@@ -169,6 +169,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
+from seqmoe_local import segment_model
+
 __all__ = ["DEFAULT_CUES", "LANGUAGES", "OTHER", "WEAK", "Language", "Segment", "merge_cues", "segment"]
 
 OTHER = "other"
@@ -2485,7 +2487,7 @@ _COST_QUESTION = re.compile(
 )
 
 # Stands in for masked code: not a word character, not whitespace, not punctuation.
-_MASK = "\ufffc"
+_MASK = segment_model.CODE_MARK
 _MASK_RUN = re.compile(_MASK + "{2,}")
 _CODE = re.compile(r"```.*?(?:```|\Z)|``[^\n]+?``|`[^`\n]+`", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|\Z)|[\u3002\uff01\uff1f]+")
@@ -2516,7 +2518,7 @@ _BLANKS = re.compile(r"[ \t]*")
 _WORD = re.compile(r"\w")
 
 
-def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list[Segment]:
+def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None, *, refine: bool = True) -> list[Segment]:
     """Split `query` into ordered typed segments.
 
     `cues` maps each role name to regexes (matched case-insensitively) that mark a task of that
@@ -2529,15 +2531,18 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
     is never split and cues inside it are ignored; a fenced block belongs to the segment
     before it, or to a leading "other" segment when it opens the query. See the module
     docstring for the whole algorithm. Raises re.error for an invalid cue pattern.
+
+    With `refine` (the default) and the built-in cue table, the rules' parts are read again by
+    the learned splitter and typer of `segment_model` (trained on the rules' output for the
+    built-in table only, so a table with other cues or roles is left to the rules alone).
     """
     if not query.strip():
         return []
-    table = _compile(
-        tuple(
-            (role, (patterns,) if isinstance(patterns, str) else tuple(patterns))
-            for role, patterns in (DEFAULT_CUES if cues is None else cues).items()
-        )
+    spec = tuple(
+        (role, (patterns,) if isinstance(patterns, str) else tuple(patterns))
+        for role, patterns in (DEFAULT_CUES if cues is None else cues).items()
     )
+    table = _compile(spec)
     masked, fence_starts, fence_ends = _mask(query)
     units = _units(masked, fence_ends)
     roles = {role for role, _, _ in table}
@@ -2563,7 +2568,14 @@ def segment(query: str, cues: Mapping[str, Sequence[str]] | None = None) -> list
                 kind = _RESULT_ROLE if _NUMBER.search(_NAMED_NUMBER.sub(" ", words)) else _PROSE_ROLE
                 segments, _ = _assemble(masked, units, fence_starts, table, guess, {start: kind})
                 break
+    if refine and dict(spec) == DEFAULT_CUES:
+        segments = segment_model.default_model().refine(query, masked, segments)
     return [Segment(kind, query[a:b], a, b) for kind, a, b in segments]
+
+
+def mask_code(query: str) -> str:
+    """`query` with its code (fenced blocks, inline `code`) replaced by a non-space character, offsets kept."""
+    return _mask(query)[0]
 
 
 def _assemble(
