@@ -34,7 +34,7 @@ DEV_MISSES = {
 }
 # The dev questions that come back with no task at all today (all also in DEV_MISSES); the
 # issue's floor is none.
-DEV_NO_TASK = {}
+DEV_NO_TASK: set[str] = set()
 KINDS = set(DEFAULT_CUES) | {OTHER}
 
 
@@ -74,8 +74,25 @@ def test_labels_tile_the_question(record: dict) -> None:
 # after tuning on dev only), and those that came back with no task at all. They are not tuned on;
 # they stay listed so that a change that fixes one must say so here, and any other miss fails.
 # Batch 12 (240 questions written and labelled by two other hands, committed before any segmenter
-# ran on them) is not measured yet. Batch 11, measured at 217 of 240 and 4 without a task, is dev now.
-KNOWN_MISSES: dict[str, str] = {}
+# ran on them), measured once with the learned second reading: 225 of 240, none without a task (the rules
+# alone: 220). Batch 11, measured at 217 of 240 and 4 without a task, is dev now.
+KNOWN_MISSES: dict[str, str] = {
+    "en-day-b12-01": "expected explain, found solve",
+    "en-day-b12-06": "expected solve explain, found solve solve",
+    "en-day-b12-09": "expected solve, found explain solve",
+    "en-proof-b12-08": "expected solve code, found solve",
+    "en-algo-b12-01": "expected solve explain code, found explain code",
+    "en-algo-b12-03": "expected solve, found explain solve",
+    "en-sys-b12-02": "expected explain, found code",
+    "en-list-b12-07": "expected solve explain, found explain",
+    "en-block-b12-01": "expected explain, found solve explain",
+    "en-proof-b12t-05": "expected solve explain, found explain",
+    "en-algo-b12t-05": "expected code solve, found code",
+    "en-algo-b12t-07": "expected solve code, found explain code",
+    "en-sys-b12t-08": "expected code, found solve",
+    "en-block-b12t-02": "expected explain code, found explain",
+    "en-follow-b12t-12": "expected , found explain",
+}
 KNOWN_NO_TASK: set[str] = set()
 
 
