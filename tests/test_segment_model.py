@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from seqmoe_local import segment_model
@@ -12,8 +13,10 @@ from seqmoe_local.segmenter import DEFAULT_CUES, mask_code, segment
 TWO_REQUESTS = "The build fails with a borrow error. What is it telling me and how do I make it compile?"
 
 
-def _kinds_and_texts(query: str, **kwargs: object) -> list[tuple[str, str]]:
-    return [(s.kind, s.text) for s in segment(query, **kwargs)]  # type: ignore[arg-type]
+def _kinds_and_texts(
+    query: str, cues: Mapping[str, Sequence[str]] | None = None, refine: bool = True
+) -> list[tuple[str, str]]:
+    return [(s.kind, s.text) for s in segment(query, cues, refine=refine)]
 
 
 def test_shipped_weights_are_trained_from_the_current_corpus_and_rules() -> None:
